@@ -1,0 +1,32 @@
+import Foundation
+
+/// RMSNorm: `out[i] = x[i] / sqrt(mean(x²) + eps) * weight[i]`, `count` a multiple of 16.
+/// The sum of squares uses one SIMD16 accumulator and `horizontalSum`: a fixed order.
+public func rmsNorm(
+    _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    out: UnsafeMutablePointer<Float>, count: Int, eps: Float
+) {
+    let meanSquare = dot16(x, x, count: count) / Float(count)
+    let scale = SIMD16<Float>(repeating: 1 / (meanSquare + eps).squareRoot())
+    let rx = UnsafeRawPointer(x), rw = UnsafeRawPointer(weight), ro = UnsafeMutableRawPointer(out)
+    var i = 0
+    while i < count {
+        let v = rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) * scale
+        ro.storeBytes(of: v * rw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self),
+                      toByteOffset: 4 * i, as: SIMD16<Float>.self)
+        i += 16
+    }
+}
+
+/// SwiGLU's gate: `gate[i] = silu(gate[i]) * up[i]`, with `silu(g) = g / (1 + e^-g)`.
+public func siluMultiply(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count {
+        let g = gate[i]
+        gate[i] = g / (1 + expf(-g)) * up[i]
+    }
+}
+
+/// `x[i] += y[i]`: the residual connection.
+public func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { x[i] += y[i] }
+}

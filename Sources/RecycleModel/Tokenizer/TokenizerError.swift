@@ -1,0 +1,37 @@
+/// Why a tokenizer spec was rejected. The spec comes from a file, so every problem is
+/// reported rather than trapped on.
+public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
+    case unsupportedModel(String)
+    case unsupportedPreTokenizer(String)
+    case emptyVocabulary
+    /// A table too large for 32-bit token ids and ranks.
+    case tableTooLarge(table: String, count: Int)
+    case tokenTypeCountMismatch(tokens: Int, tokenTypes: Int)
+    /// A type outside GGUF's codes 0...6.
+    case invalidTokenType(id: Int, type: Int)
+    /// A special id (`bos_id`, `eos_id`, `unk_id`, `pad_id`) that is not a token.
+    case idOutOfRange(name: String, id: Int, vocabularySize: Int)
+    /// A merge rule that is not two non-empty symbols separated by one space.
+    case malformedMerge(rank: Int, rule: String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedModel(let model):
+            "unsupported tokenizer model \"\(model)\" (expected \"gpt2-bpe\")"
+        case .unsupportedPreTokenizer(let name):
+            "unsupported pre-tokenizer \"\(name)\" (expected \"smollm\")"
+        case .emptyVocabulary:
+            "the tokenizer has no tokens"
+        case .tableTooLarge(let table, let count):
+            "the tokenizer's \(table) table has \(count) entries, more than 32-bit ids allow"
+        case .tokenTypeCountMismatch(let tokens, let tokenTypes):
+            "the tokenizer has \(tokens) tokens but \(tokenTypes) token types"
+        case .invalidTokenType(let id, let type):
+            "token \(id) has type \(type), not a GGUF token type (0...6)"
+        case .idOutOfRange(let name, let id, let vocabularySize):
+            "\(name) \(id) is not a token id (vocabulary size \(vocabularySize))"
+        case .malformedMerge(let rank, let rule):
+            "merge \(rank) \"\(rule)\" is not two symbols separated by one space"
+        }
+    }
+}

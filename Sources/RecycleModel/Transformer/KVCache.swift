@@ -1,0 +1,46 @@
+/// Keys and values of every committed position, for every layer, in f32.
+///
+/// Layout: layer `l`, position `p`, kv-head `h` starts at
+/// `(l * capacity + p) * kvDim + h * headDim`, so one head's keys are `kvDim` floats apart.
+public final class KVCache: @unchecked Sendable {
+    public let layers: Int
+    public let capacity: Int
+    public let kvDim: Int
+    /// Positions `0..<count` hold committed keys and values.
+    public internal(set) var count = 0
+    let keys: UnsafeMutablePointer<Float>
+    let values: UnsafeMutablePointer<Float>
+
+    public init(layers: Int, capacity: Int, kvDim: Int) {
+        self.layers = layers
+        self.capacity = capacity
+        self.kvDim = kvDim
+        let total = layers * capacity * kvDim
+        // Left uninitialised: a position is always written before it is read, and untouched
+        // pages of a large context cost no memory.
+        keys = .allocate(capacity: total)
+        values = .allocate(capacity: total)
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
+    }
+
+    /// Bytes held by the cache.
+    public var byteCount: Int { 2 * layers * capacity * kvDim * MemoryLayout<Float>.size }
+
+    func keys(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+        keys + (layer * capacity + position) * kvDim
+    }
+
+    func values(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
+        values + (layer * capacity + position) * kvDim
+    }
+
+    /// Forgets every position from `newCount` on.
+    public func truncate(to newCount: Int) {
+        precondition(newCount >= 0 && newCount <= count, "can only shrink the cache")
+        count = newCount
+    }
+}

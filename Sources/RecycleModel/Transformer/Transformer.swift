@@ -1,0 +1,145 @@
+import RecycleKernels
+
+/// Which rows of logits a forward pass returns.
+public enum LogitRows: Sendable {
+    /// Only the last token's (prefill before sampling).
+    case last
+    /// Every token's (verification of drafted tokens, parity tests).
+    case all
+}
+
+public enum ForwardError: Error, Equatable, CustomStringConvertible {
+    case contextFull(needed: Int, capacity: Int)
+    case tokenOutOfRange(Int32, vocabSize: Int)
+    case emptyInput
+
+    public var description: String {
+        switch self {
+        case let .contextFull(needed, capacity):
+            "context full: \(needed) positions needed, the context holds \(capacity) (raise --context)"
+        case let .tokenOutOfRange(id, vocab): "token id \(id) is outside the vocabulary (0..<\(vocab))"
+        case .emptyInput: "no tokens to run"
+        }
+    }
+}
+
+/// The Llama forward pass over N new tokens at once, on top of a KV cache.
+///
+/// Prefill, single-token decode and (later) verification of drafted tokens are the same
+/// code. Every step is per-token or a batch-invariant matmul, so a token's logits do not
+/// depend on how many tokens share the pass (see `matmul` and `attend`).
+public final class Transformer: @unchecked Sendable {
+    public let weights: LlamaWeights
+    public let config: ModelConfig
+    public let cache: KVCache
+    public let pool: WorkerPool
+    private let rope: RopeTable
+    private var buffers = Buffers(tokens: 0, config: nil)
+
+    /// - Parameters:
+    ///   - contextLength: positions the KV cache holds (at most the model's context length).
+    ///   - threads: worker threads for matmuls and attention.
+    public init(weights: LlamaWeights, contextLength: Int, threads: Int) {
+        let c = weights.config
+        precondition(contextLength >= 1 && contextLength <= c.contextLength, "context length out of range")
+        self.weights = weights
+        self.config = c
+        self.cache = KVCache(layers: c.layers, capacity: contextLength, kvDim: c.kvDim)
+        self.pool = WorkerPool(threads: threads)
+        self.rope = RopeTable(headDim: c.headDim, theta: c.ropeTheta, positions: contextLength)
+    }
+
+    /// Runs `tokens` at positions `cache.count ..< cache.count + tokens.count`, appends their
+    /// keys and values to the cache, and returns logits (`vocabSize` floats per row).
+    public func forward(_ tokens: [Int32], logits rows: LogitRows = .last) throws(ForwardError) -> [Float] {
+        let n = tokens.count
+        guard n > 0 else { throw .emptyInput }
+        let start = cache.count
+        guard start + n <= cache.capacity else { throw .contextFull(needed: start + n, capacity: cache.capacity) }
+        for t in tokens where t < 0 || Int(t) >= config.vocabSize {
+            throw .tokenOutOfRange(t, vocabSize: config.vocabSize)
+        }
+        if buffers.tokens < n { buffers = Buffers(tokens: n, config: config) }
+        let b = buffers, c = config, d = c.modelDim, eps = Float(c.rmsNormEps)
+
+        for (i, t) in tokens.enumerated() {
+            weights.tokenEmbedding.dequantizeRow(Int(t), into: b.x + i * d)
+        }
+        for (l, layer) in weights.layers.enumerated() {
+            // Attention block.
+            for i in 0..<n { rmsNorm(b.x + i * d, weight: layer.attentionNorm, out: b.xb + i * d, count: d, eps: eps) }
+            let keys = cache.keys(layer: l, position: start), values = cache.values(layer: l, position: start)
+            matmul(layer.query, x: b.xb, xStride: d, y: b.q, yStride: c.queryDim, columns: n, pool: pool)
+            matmul(layer.key, x: b.xb, xStride: d, y: keys, yStride: c.kvDim, columns: n, pool: pool)
+            matmul(layer.value, x: b.xb, xStride: d, y: values, yStride: c.kvDim, columns: n, pool: pool)
+            for i in 0..<n {
+                rope.apply(b.q + i * c.queryDim, heads: c.heads, position: start + i)
+                rope.apply(keys + i * c.kvDim, heads: c.kvHeads, position: start + i)
+            }
+            attention(layer: l, start: start, tokens: n)
+            matmul(layer.attentionOutput, x: b.attention, xStride: c.queryDim, y: b.xb, yStride: d, columns: n, pool: pool)
+            addInPlace(b.x, b.xb, count: n * d)
+
+            // Feed-forward block (SwiGLU).
+            for i in 0..<n { rmsNorm(b.x + i * d, weight: layer.ffnNorm, out: b.xb + i * d, count: d, eps: eps) }
+            matmul(layer.gate, x: b.xb, xStride: d, y: b.gate, yStride: c.ffnDim, columns: n, pool: pool)
+            matmul(layer.up, x: b.xb, xStride: d, y: b.up, yStride: c.ffnDim, columns: n, pool: pool)
+            siluMultiply(gate: b.gate, up: b.up, count: n * c.ffnDim)
+            matmul(layer.down, x: b.gate, xStride: c.ffnDim, y: b.xb, yStride: d, columns: n, pool: pool)
+            addInPlace(b.x, b.xb, count: n * d)
+        }
+        cache.count = start + n
+
+        let first = rows == .last ? n - 1 : 0
+        let outRows = n - first
+        for i in 0..<outRows {
+            rmsNorm(b.x + (first + i) * d, weight: weights.outputNorm, out: b.xb + i * d, count: d, eps: eps)
+        }
+        let vocab = c.vocabSize
+        return [Float](unsafeUninitializedCapacity: outRows * vocab) { out, initialized in
+            matmul(weights.output, x: b.xb, xStride: d, y: out.baseAddress!, yStride: vocab, columns: outRows, pool: pool)
+            initialized = outRows * vocab
+        }
+    }
+
+    /// Causal attention for the new tokens: token `i` (position `start + i`) attends to
+    /// cache positions `0 ... start + i`, one (token, head) pair per work item.
+    private func attention(layer l: Int, start: Int, tokens n: Int) {
+        let c = config, b = buffers
+        let group = c.heads / c.kvHeads
+        let keys = cache.keys(layer: l, position: 0), values = cache.values(layer: l, position: 0)
+        pool.forEachChunk(of: n * c.heads) { items in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: start + n) { scores in
+                for item in items {
+                    let i = item / c.heads, h = item % c.heads
+                    let kvOffset = (h / group) * c.headDim
+                    attend(query: b.q + i * c.queryDim + h * c.headDim,
+                           keys: keys + kvOffset, values: values + kvOffset, stride: c.kvDim,
+                           count: start + i + 1, headDim: c.headDim,
+                           scores: scores.baseAddress!, out: b.attention + i * c.queryDim + h * c.headDim)
+                }
+            }
+        }
+    }
+}
+
+/// Activation scratch for up to `tokens` tokens per forward pass.
+private final class Buffers: @unchecked Sendable {
+    let tokens: Int
+    let x, xb, q, attention, gate, up: UnsafeMutablePointer<Float>
+
+    init(tokens: Int, config c: ModelConfig?) {
+        self.tokens = tokens
+        let d = c?.modelDim ?? 0, qd = c?.queryDim ?? 0, f = c?.ffnDim ?? 0
+        x = .allocate(capacity: tokens * d)
+        xb = .allocate(capacity: tokens * d)
+        q = .allocate(capacity: tokens * qd)
+        attention = .allocate(capacity: tokens * qd)
+        gate = .allocate(capacity: tokens * f)
+        up = .allocate(capacity: tokens * f)
+    }
+
+    deinit {
+        for p in [x, xb, q, attention, gate, up] { p.deallocate() }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import XCTest
+
+/// The `recycle` executable, run as a user would: JSON output, errors and exit codes.
+final class CLITests: XCTestCase {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs the `recycle` binary built next to this test bundle.
+    func recycle(_ arguments: [String]) throws -> Run {
+        let binary = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("recycle")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testGenerateJSONOnAChatPrompt() throws {
+        let run = try recycle(["generate", "-m", try defaultModelPath(), "--chat", "--system", "none",
+                               "-p", "What is the capital of France?", "-n", "32", "-t", "2", "--json", "--top-logits", "3"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        let f = try fixture("chatml_france")
+        XCTAssertEqual(object["prompt_tokens"] as? [Int], f["prompt_ids"] as? [Int])
+        XCTAssertEqual(object["tokens"] as? [Int], f["greedy_ids_eos_stopped"] as? [Int])
+        XCTAssertEqual(object["text"] as? String, "The capital of France is Paris.")
+        XCTAssertEqual(object["stop_reason"] as? String, "eos")
+        let timings = object["timings"] as! [String: Double]
+        XCTAssertGreaterThan(timings["tokens_per_second"]!, 0)
+        XCTAssertNotNil(timings["prefill_ms"])
+        XCTAssertNotNil(timings["decode_ms"])
+        let steps = object["steps"] as! [[String: [Double]]]
+        XCTAssertEqual(steps.count, 8)
+        XCTAssertEqual(steps[0]["ids"]?.count, 3)
+        XCTAssertEqual(steps[0]["ids"]?[0], 504)
+    }
+
+    func testStreamingTextAndDefaultSystemPrompt() throws {
+        let run = try recycle(["generate", "-m", try defaultModelPath(), "--chat", "-p", "Say hello.", "-n", "8"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertFalse(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+        XCTAssertTrue(run.stderr.contains("tok/s"), run.stderr)
+    }
+
+    func testBadInputGivesClearErrors() throws {
+        let model = try defaultModelPath()
+        let cases: [([String], Int32, String)] = [
+            (["frobnicate"], 2, "unknown command"),
+            (["generate", "--bogus"], 2, "unknown option --bogus"),
+            (["generate", "-m", model], 2, "needs --prompt"),
+            (["generate", "-m", model, "-p", "hi", "-n", "many"], 2, "--max-tokens must be an integer"),
+            (["generate", "-m", model, "-p", "hi", "-t", "0"], 2, "--threads must be an integer"),
+            (["generate", "-m", model, "-p", "hi", "--temp", "-1"], 2, "--temp must be a number"),
+            (["generate", "-m", model, "-p", "hi", "--seed", "3"], 2, "--seed and --top-p need --temp > 0"),
+            (["generate", "-m", model, "-p", "hi", "--top-logits", "5"], 2, "--top-logits needs --json"),
+            (["generate", "-m", model, "-p", "hi", "-n"], 2, "-n needs a value"),
+            (["generate", "-m", "/nonexistent.rcyl", "-p", "hi"], 1, "cannot open weights file /nonexistent.rcyl"),
+            (["generate", "-m", model, "-p", String(repeating: "word ", count: 200), "-c", "64"], 1, "the context holds 64"),
+            (["inspect"], 2, "exactly one weights file"),
+        ]
+        for (arguments, status, message) in cases {
+            let run = try recycle(arguments)
+            XCTAssertEqual(run.status, status, "\(arguments): \(run.stderr)")
+            XCTAssertTrue(run.stderr.contains(message), "\(arguments): stderr was \(run.stderr)")
+            XCTAssertTrue(run.stdout.isEmpty, "\(arguments): nothing on stdout on error")
+        }
+    }
+
+    /// Ctrl-C stops generation cleanly: exit status 0 and the tokens so far, in valid JSON.
+    func testInterruptKeepsWhatWasGenerated() throws {
+        let process = Process()
+        process.executableURL = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("recycle")
+        process.arguments = ["generate", "-m", try defaultModelPath(), "-p", "Once upon a time", "-n", "4000", "--json"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        Thread.sleep(forTimeInterval: 2)
+        kill(process.processIdentifier, SIGINT)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let object = try JSONSerialization.jsonObject(with: stdout) as! [String: Any]
+        XCTAssertEqual(object["stop_reason"] as? String, "interrupted")
+        let tokens = object["tokens"] as! [Int]
+        XCTAssertGreaterThan(tokens.count, 0)
+        XCTAssertLessThan(tokens.count, 4000)
+    }
+
+    func testHelpAndInspect() throws {
+        let help = try recycle(["--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.stdout.contains("recycle generate"))
+        let inspect = try recycle(["inspect", try defaultModelPath(), "--verify"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertTrue(inspect.stdout.contains("checksum:      OK"))
+        XCTAssertTrue(inspect.stdout.contains("blk.29.ffn_down.weight"))
+        XCTAssertTrue(inspect.stdout.contains("total q4_1: 210 tensors"))
+    }
+}

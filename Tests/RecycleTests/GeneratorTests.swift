@@ -1,0 +1,51 @@
+import RecycleDecoding
+import RecycleModel
+import XCTest
+
+/// The generation loop on the real model: stopping, limits, sampling reproducibility.
+final class GeneratorTests: XCTestCase {
+    func testChatPromptStopsAtEndOfTurnLikeHuggingFace() throws {
+        let f = try fixture("chatml_france")
+        let prompt = (f["prompt_ids"] as! [Int]).map(Int32.init)
+        let expected = (f["greedy_ids_eos_stopped"] as! [Int]).map(Int32.init)
+        let generator = Generator(model: try defaultModel(), contextLength: 256, threads: 2)
+        var streamed: [Int32] = []
+        let result = try generator.generate(prompt: prompt, maxTokens: 100, sampler: .greedy, topLogits: 3) { streamed.append($0) }
+        XCTAssertEqual(result.tokens, expected)
+        XCTAssertEqual(streamed, result.tokens)
+        XCTAssertEqual(result.stopReason, .eos)
+        XCTAssertEqual(result.steps.count, result.tokens.count)
+        XCTAssertEqual(result.steps.map { $0.ids[0] }, result.tokens, "greedy picks the top logit")
+        XCTAssertEqual(result.decodePasses, result.tokens.count - 1)
+        XCTAssertEqual(try defaultModel().tokenizer.decode(Array(result.tokens.dropLast())), "The capital of France is Paris.")
+    }
+
+    func testMaxTokensAndContextLimits() throws {
+        let model = try defaultModel()
+        let prompt = model.tokenizer.encode("Once upon a time")
+        let generator = Generator(model: model, contextLength: prompt.count + 4, threads: 1)
+        let result = try generator.generate(prompt: prompt, maxTokens: 5, sampler: .greedy)
+        XCTAssertEqual(result.tokens.count, 5)
+        XCTAssertEqual(result.stopReason, .maxTokens)
+        XCTAssertThrowsError(try generator.generate(prompt: prompt, maxTokens: 6, sampler: .greedy)) { error in
+            XCTAssertEqual(error as? ForwardError, .contextFull(needed: prompt.count + 5, capacity: prompt.count + 4))
+        }
+    }
+
+    func testSamplingIsReproducibleFromTheSeed() throws {
+        let model = try defaultModel()
+        let prompt = model.tokenizer.encode("The best thing about the sea is")
+        let generator = Generator(model: model, contextLength: 64, threads: 2)
+        func sample(_ seed: UInt64) throws -> [Int32] {
+            try generator.generate(prompt: prompt, maxTokens: 24, sampler: .random(temperature: 1.0, topP: 0.95, seed: seed)).tokens
+        }
+        let a = try sample(42), b = try sample(42)
+        XCTAssertEqual(a, b)
+        let others = try (1...4).map { try sample($0) }
+        XCTAssertTrue(others.contains { $0 != a }, "five seeds all gave the same 24 tokens at temperature 1")
+        // Temperature close to zero concentrates all mass on the top token: greedy.
+        let greedy = try generator.generate(prompt: prompt, maxTokens: 24, sampler: .greedy).tokens
+        let cold = try generator.generate(prompt: prompt, maxTokens: 24, sampler: .random(temperature: 1e-4, topP: 1, seed: 3)).tokens
+        XCTAssertEqual(cold, greedy)
+    }
+}

@@ -1,0 +1,180 @@
+import RecycleDecoding
+import RecycleKernels
+import XCTest
+
+/// Kernels against plain scalar references, on synthetic data (odd sizes included), and
+/// the batch invariance of the matmul, bit for bit.
+final class KernelTests: XCTestCase {
+    /// Random weights of every dtype: [rows, cols] encoded as the file format stores them.
+    func makeMatrix(_ dtype: DType, rows: Int, cols: Int, seed: UInt64) -> (Matrix, [UInt8]) {
+        var rng = TestRandom(seed: seed)
+        var bytes: [UInt8] = []
+        for _ in 0..<rows {
+            for _ in 0..<(cols / dtype.blockElements) {
+                switch dtype {
+                case .f32: bytes += withUnsafeBytes(of: Float(rng.uniform(-1, 1)).bitPattern.littleEndian, Array.init)
+                case .f16: bytes += withUnsafeBytes(of: Float16(rng.uniform(-1, 1)).bitPattern.littleEndian, Array.init)
+                case .q8_0:
+                    bytes += withUnsafeBytes(of: Float16(rng.uniform(0.001, 0.02)).bitPattern.littleEndian, Array.init)
+                    for _ in 0..<32 { bytes.append(UInt8(truncatingIfNeeded: rng.next() % 255 + 129)) }
+                case .q4_1:
+                    bytes += withUnsafeBytes(of: Float16(rng.uniform(0.001, 0.02)).bitPattern.littleEndian, Array.init)
+                    bytes += withUnsafeBytes(of: Float16(rng.uniform(-0.1, 0.0)).bitPattern.littleEndian, Array.init)
+                    for _ in 0..<16 { bytes.append(UInt8(truncatingIfNeeded: rng.next())) }
+                }
+            }
+        }
+        let base = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        base.copyMemory(from: bytes, byteCount: bytes.count)
+        return (Matrix(dtype: dtype, rows: rows, cols: cols, base: base), bytes)
+    }
+
+    /// Element (r, c) decoded straight from the format spec, independently of the kernels.
+    func referenceElement(_ bytes: [UInt8], _ dtype: DType, cols: Int, r: Int, c: Int) -> Double {
+        let rowStart = r * dtype.rowBytes(elements: cols)!
+        func f16(_ at: Int) -> Double { Double(Float16(bitPattern: UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8)) }
+        switch dtype {
+        case .f32:
+            let at = rowStart + 4 * c
+            return Double(Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + $1]) << (8 * $1) }))
+        case .f16: return f16(rowStart + 2 * c)
+        case .q8_0:
+            let block = rowStart + (c / 32) * 34
+            return f16(block) * Double(Int8(bitPattern: bytes[block + 2 + c % 32]))
+        case .q4_1:
+            let block = rowStart + (c / 32) * 20, j = c % 32
+            let byte = bytes[block + 4 + j % 16]
+            let nibble = j < 16 ? byte & 0x0F : byte >> 4
+            return f16(block) * Double(nibble) + f16(block + 2)
+        }
+    }
+
+    func testMatmulMatchesScalarReference() {
+        let pool = WorkerPool(threads: 2)
+        for dtype in DType.allCases {
+            for (rows, cols, n) in [(1, 32, 1), (7, 64, 3), (33, 96, 5), (64, 576, 9), (5, 1536, 4)] {
+                let (w, bytes) = makeMatrix(dtype, rows: rows, cols: cols, seed: UInt64(rows * 1000 + cols))
+                defer { w.base.deallocate() }
+                var rng = TestRandom(seed: 7)
+                let x = (0..<(n * cols)).map { _ in Float(rng.uniform(-1, 1)) }
+                var y = [Float](repeating: .nan, count: n * rows)
+                matmul(w, x: x, xStride: cols, y: &y, yStride: rows, columns: n, pool: pool)
+                for j in 0..<n {
+                    for r in 0..<rows {
+                        var expected = 0.0, magnitude = 0.0
+                        for c in 0..<cols {
+                            let term = referenceElement(bytes, dtype, cols: cols, r: r, c: c) * Double(x[j * cols + c])
+                            expected += term
+                            magnitude += abs(term)
+                        }
+                        // f32 accumulation of `cols` products: error well below 1e-5 of Σ|terms|.
+                        XCTAssertEqual(Double(y[j * rows + r]), expected, accuracy: 1e-5 * magnitude + 1e-6,
+                                       "\(dtype) \(rows)x\(cols) column \(j) row \(r)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testDequantizeRowMatchesReference() {
+        for dtype in DType.allCases {
+            let (w, bytes) = makeMatrix(dtype, rows: 3, cols: 64, seed: 3)
+            defer { w.base.deallocate() }
+            var row = [Float](repeating: 0, count: 64)
+            w.dequantizeRow(2, into: &row)
+            for c in 0..<64 {
+                // d * n + m is one fused multiply-add in the kernels: within an ulp of the exact value.
+                XCTAssertEqual(Double(row[c]), referenceElement(bytes, dtype, cols: 64, r: 2, c: c), accuracy: 1e-6, "\(dtype) \(c)")
+            }
+        }
+    }
+
+    /// A column computed alone equals, bitwise, the same column inside batches of 2...128,
+    /// at every position of the batch, with 1 and 2 threads.
+    func testMatmulIsBatchInvariant() {
+        for dtype in DType.allCases {
+            let rows = 37, cols = 576
+            let (w, _) = makeMatrix(dtype, rows: rows, cols: cols, seed: 11)
+            defer { w.base.deallocate() }
+            var rng = TestRandom(seed: 5)
+            let batch = (0..<(128 * cols)).map { _ in Float(rng.uniform(-2, 2)) }
+            // Each column alone.
+            var alone = [Float](repeating: 0, count: 128 * rows)
+            for j in 0..<128 {
+                batch.withUnsafeBufferPointer { x in
+                    alone.withUnsafeMutableBufferPointer { y in
+                        matmul(w, x: x.baseAddress! + j * cols, xStride: cols, y: y.baseAddress! + j * rows,
+                               yStride: rows, columns: 1, pool: WorkerPool(threads: 1))
+                    }
+                }
+            }
+            for n in [2, 3, 4, 5, 7, 8, 16, 31, 64, 80, 128] {
+                for threads in [1, 2] {
+                    var y = [Float](repeating: .nan, count: n * rows)
+                    // Columns 0..<n of the batch; each sits at its own position j.
+                    matmul(w, x: batch, xStride: cols, y: &y, yStride: rows, columns: n, pool: WorkerPool(threads: threads))
+                    for j in 0..<n {
+                        for r in 0..<rows where y[j * rows + r].bitPattern != alone[j * rows + r].bitPattern {
+                            XCTFail("\(dtype): column \(j) of a batch of \(n) (\(threads) threads) differs from the column alone at row \(r)")
+                            return
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testRMSNormMatchesReference() {
+        var rng = TestRandom(seed: 9)
+        let x = (0..<576).map { _ in Float(rng.uniform(-3, 3)) }
+        let w = (0..<576).map { _ in Float(rng.uniform(0, 2)) }
+        var out = [Float](repeating: 0, count: 576)
+        rmsNorm(x, weight: w, out: &out, count: 576, eps: 1e-5)
+        let meanSquare = x.reduce(0.0) { $0 + Double($1) * Double($1) } / 576
+        for i in 0..<576 {
+            let expected = Double(x[i]) / (meanSquare + 1e-5).squareRoot() * Double(w[i])
+            XCTAssertEqual(Double(out[i]), expected, accuracy: 1e-5 * max(1, abs(expected)))
+        }
+    }
+
+    func testRopeRotatesAdjacentPairs() {
+        let table = RopeTable(headDim: 64, theta: 100_000, positions: 300)
+        var rng = TestRandom(seed: 4)
+        let x = (0..<128).map { _ in Float(rng.uniform(-1, 1)) }
+        var y = x
+        table.apply(&y, heads: 2, position: 257)
+        for h in 0..<2 {
+            for i in 0..<32 {
+                let angle = 257 * pow(100_000.0, -Double(2 * i) / 64)
+                let a = Double(x[h * 64 + 2 * i]), b = Double(x[h * 64 + 2 * i + 1])
+                XCTAssertEqual(Double(y[h * 64 + 2 * i]), a * cos(angle) - b * sin(angle), accuracy: 1e-6)
+                XCTAssertEqual(Double(y[h * 64 + 2 * i + 1]), a * sin(angle) + b * cos(angle), accuracy: 1e-6)
+            }
+        }
+    }
+
+    func testAttentionMatchesReference() {
+        var rng = TestRandom(seed: 8)
+        let headDim = 64, stride = 192, count = 37
+        let q = (0..<headDim).map { _ in Float(rng.uniform(-1, 1)) }
+        let k = (0..<(count * stride)).map { _ in Float(rng.uniform(-1, 1)) }
+        let v = (0..<(count * stride)).map { _ in Float(rng.uniform(-1, 1)) }
+        var scores = [Float](repeating: 0, count: count)
+        var out = [Float](repeating: 0, count: headDim)
+        attend(query: q, keys: k, values: v, stride: stride, count: count, headDim: headDim, scores: &scores, out: &out)
+        let s = (0..<count).map { j in (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * Double(k[j * stride + $1]) } / 8 }
+        let m = s.max()!, e = s.map { exp($0 - m) }, total = e.reduce(0, +)
+        for d in 0..<headDim {
+            let expected = (0..<count).reduce(0.0) { $0 + e[$1] / total * Double(v[$1 * stride + d]) }
+            XCTAssertEqual(Double(out[d]), expected, accuracy: 1e-5)
+        }
+    }
+}
+
+/// Deterministic test data.
+struct TestRandom {
+    var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { generator.next() }
+    mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * generator.nextUnitDouble() }
+}

@@ -1,0 +1,195 @@
+"""Plain numpy reference forward pass of a llama .rcyl model, in float64.
+
+Deliberately simple and independent of the Swift runtime and of gguf: its own reader
+(rcyl.py), block decoding in numpy (quants.py), full causal attention over the whole
+sequence. Weights are dequantized to float32 exactly as stored (as ggml and the Hugging
+Face fixtures do), then all arithmetic is float64 so that the reference's own rounding
+error is negligible next to the runtime's. Only greedy generation keeps a KV cache, to
+avoid re-running the prompt every step.
+
+usage: reference.py MODEL --tokens 1,4093,198 [--out LOGITS.f32]
+       reference.py MODEL --tokens 1,4093,198 --greedy 64
+"""
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+import quants
+import rcyl
+
+
+@dataclass
+class Model:
+    config: dict
+    metadata: dict
+    weights: dict  # tensor name -> float64 array, shape as in the file
+
+
+def load_model(path) -> Model:
+    with rcyl.RcylFile(path) as f:
+        if f.metadata["architecture"] != "llama":
+            raise rcyl.RcylError(f"reference.py only runs llama models, not {f.metadata['architecture']!r}")
+        weights = {}
+        for t in f.tensors:
+            raw = f.tensor_data(t.name)
+            weights[t.name] = quants.dequantize(t.dtype, raw, t.shape).astype(np.float64)
+            raw.release()  # let the mmap close
+        return Model(dict(f.config), f.metadata, weights)
+
+
+def rms_norm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
+    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * weight
+
+
+def rope(x: np.ndarray, positions: np.ndarray, theta: float) -> np.ndarray:
+    """Rotary embedding with "adjacent" pairing: dims (2i, 2i+1) of each head are pair i,
+    rotated by position * theta^(-2i/head_dim). x: [tokens, heads, head_dim]."""
+    head_dim = x.shape[-1]
+    inv_freq = theta ** (-np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
+    angle = positions[:, None].astype(np.float64) * inv_freq[None, :]  # [tokens, head_dim/2]
+    cos, sin = np.cos(angle)[:, None, :], np.sin(angle)[:, None, :]
+    even, odd = x[..., 0::2], x[..., 1::2]
+    out = np.empty_like(x)
+    out[..., 0::2] = even * cos - odd * sin
+    out[..., 1::2] = even * sin + odd * cos
+    return out
+
+
+def causal_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, start: int = 0) -> np.ndarray:
+    """q: [n, n_heads, hd] for positions start..start+n-1; k/v: [start+n, n_kv_heads, hd]
+    for positions 0..start+n-1. Returns [n, n_heads * hd].
+    Query head h reads key/value head h // (n_heads / n_kv_heads)."""
+    n, n_heads, hd = q.shape
+    group = n_heads // k.shape[1]
+    k = np.repeat(k, group, axis=1)  # kv head g becomes heads g*group .. g*group+group-1
+    v = np.repeat(v, group, axis=1)
+    scores = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(hd)
+    future = np.arange(k.shape[0])[None, :] > (start + np.arange(n))[:, None]
+    scores[:, future] = -np.inf
+    scores -= scores.max(axis=-1, keepdims=True)
+    probs = np.exp(scores)
+    probs /= probs.sum(axis=-1, keepdims=True)
+    out = np.einsum("hqk,khd->qhd", probs, v)
+    return out.reshape(n, n_heads * hd)
+
+
+class KVCache:
+    """Keys/values of the positions already run, per layer. Only greedy() uses it, to
+    avoid re-running the prompt every step; forward() always attends from scratch."""
+
+    def __init__(self, n_layers: int):
+        self.k = [None] * n_layers
+        self.v = [None] * n_layers
+        self.length = 0
+
+    def extend(self, layer: int, k: np.ndarray, v: np.ndarray):
+        if self.k[layer] is not None:
+            k = np.concatenate([self.k[layer], k])
+            v = np.concatenate([self.v[layer], v])
+        self.k[layer], self.v[layer] = k, v
+        return k, v
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    return x / (1.0 + np.exp(-x))
+
+
+def hidden_states(model: Model, ids, cache: KVCache = None) -> np.ndarray:
+    """Final normalized hidden state of every position of `ids`: [n_tokens, d_model].
+    With a cache, `ids` continue the sequence held in it (and are appended to it)."""
+    c, w = model.config, model.weights
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.ndim != 1 or len(ids) == 0:
+        raise ValueError("need a non-empty 1-D sequence of token ids")
+    if ids.min() < 0 or ids.max() >= c["vocab_size"]:
+        raise ValueError(f"token ids must be in 0..{c['vocab_size'] - 1}")
+    n, hd, eps = len(ids), c["head_dim"], c["rms_norm_eps"]
+    start = cache.length if cache is not None else 0
+    positions = np.arange(start, start + n)
+    x = w["token_embd.weight"][ids]
+    for i in range(c["n_layers"]):
+        p = f"blk.{i}."
+        h = rms_norm(x, w[p + "attn_norm.weight"], eps)
+        q = (h @ w[p + "attn_q.weight"].T).reshape(n, c["n_heads"], hd)
+        k = (h @ w[p + "attn_k.weight"].T).reshape(n, c["n_kv_heads"], hd)
+        v = (h @ w[p + "attn_v.weight"].T).reshape(n, c["n_kv_heads"], hd)
+        q, k = rope(q, positions, c["rope_theta"]), rope(k, positions, c["rope_theta"])
+        if cache is not None:
+            k, v = cache.extend(i, k, v)
+        x = x + causal_attention(q, k, v, start) @ w[p + "attn_output.weight"].T
+        h = rms_norm(x, w[p + "ffn_norm.weight"], eps)
+        gate = h @ w[p + "ffn_gate.weight"].T
+        up = h @ w[p + "ffn_up.weight"].T
+        x = x + (silu(gate) * up) @ w[p + "ffn_down.weight"].T
+    if cache is not None:
+        cache.length += n
+    return rms_norm(x, w["output_norm.weight"], eps)
+
+
+def output_matrix(model: Model) -> np.ndarray:
+    name = "token_embd.weight" if model.config["tied_embeddings"] else "output.weight"
+    return model.weights[name]
+
+
+def forward(model: Model, ids) -> np.ndarray:
+    """Logits of every position: float64 [n_tokens, vocab_size]."""
+    return hidden_states(model, ids) @ output_matrix(model).T
+
+
+def greedy(model: Model, ids, n_new: int) -> list:
+    """Greedy continuation (argmax, ties to the lowest id), not stopping at EOS."""
+    cache = KVCache(model.config["n_layers"])
+    last = hidden_states(model, ids, cache)[-1]
+    out = []
+    for _ in range(n_new):
+        token = int(np.argmax(output_matrix(model) @ last))  # np.argmax keeps the first max
+        out.append(token)
+        last = hidden_states(model, [token], cache)[-1]
+    return out
+
+
+def top_k(logits: np.ndarray, k: int):
+    """Ids of the k largest logits, largest first, ties to the lowest id."""
+    order = np.lexsort((np.arange(len(logits)), -logits))[:k]
+    return [int(i) for i in order], [float(logits[i]) for i in order]
+
+
+def _parse_ids(text: str) -> list:
+    try:
+        return [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text!r}") from None
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="numpy float64 reference forward pass of a .rcyl llama model")
+    p.add_argument("model", help=".rcyl file")
+    p.add_argument("--tokens", type=_parse_ids, required=True, help="comma-separated token ids")
+    p.add_argument("--out", help="write the logits of all positions here: little-endian float32 "
+                                 "[n_tokens, vocab_size], row-major")
+    p.add_argument("--greedy", type=int, metavar="N", help="print the ids of N greedy tokens as JSON")
+    args = p.parse_args(argv)
+    try:
+        model = load_model(args.model)
+        if args.greedy is not None:
+            print(json.dumps(greedy(model, args.tokens, args.greedy)))
+            return 0
+        logits = forward(model, args.tokens)
+    except (rcyl.RcylError, ValueError, OSError) as e:
+        print(f"reference: error: {e}", file=sys.stderr)
+        return 1
+    if args.out:
+        logits.astype("<f4").tofile(args.out)
+    else:
+        ids, values = top_k(logits[-1], 5)
+        argmax = [int(i) for i in np.argmax(logits, axis=-1)]
+        print(json.dumps({"argmax": argmax, "top5": {"ids": ids, "logits": values}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
