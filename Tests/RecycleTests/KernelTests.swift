@@ -161,13 +161,28 @@ final class KernelTests: XCTestCase {
         let v = (0..<(count * stride)).map { _ in Float(rng.uniform(-1, 1)) }
         var scores = [Float](repeating: 0, count: count)
         var out = [Float](repeating: 0, count: headDim)
-        attend(query: q, keys: k, values: v, stride: stride, count: count, headDim: headDim, scores: &scores, out: &out)
-        let s = (0..<count).map { j in (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * Double(k[j * stride + $1]) } / 8 }
+        // Slots 0..<30 as a prefix, then 31, 33, 36 as a tree node's ancestors and itself.
+        let extra: [Int32] = [31, 33, 36]
+        let visible = Array(0..<30) + extra.map(Int.init)
+        extra.withUnsafeBufferPointer { extra in
+            attend(query: q, keys: k, values: v, stride: stride, prefix: 30, extra: extra, headDim: headDim,
+                   scores: &scores, out: &out)
+        }
+        let s = visible.map { j in (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * Double(k[j * stride + $1]) } / 8 }
         let m = s.max()!, e = s.map { exp($0 - m) }, total = e.reduce(0, +)
         for d in 0..<headDim {
-            let expected = (0..<count).reduce(0.0) { $0 + e[$1] / total * Double(v[$1 * stride + d]) }
+            let expected = zip(visible, e).reduce(0.0) { $0 + $1.1 / total * Double(v[$1.0 * stride + d]) }
             XCTAssertEqual(Double(out[d]), expected, accuracy: 1e-5)
         }
+        // The same keys as a plain prefix or listed one by one: the same bits.
+        var listed = [Float](repeating: 0, count: headDim), plain = listed
+        let all = (0..<Int32(count)).map { $0 }
+        all.withUnsafeBufferPointer { all in
+            attend(query: q, keys: k, values: v, stride: stride, prefix: 0, extra: all, headDim: headDim, scores: &scores, out: &listed)
+        }
+        attend(query: q, keys: k, values: v, stride: stride, prefix: count, extra: UnsafeBufferPointer(start: nil, count: 0),
+               headDim: headDim, scores: &scores, out: &plain)
+        XCTAssertEqual(listed.map(\.bitPattern), plain.map(\.bitPattern))
     }
 }
 

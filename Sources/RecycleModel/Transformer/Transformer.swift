@@ -12,6 +12,7 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
     case contextFull(needed: Int, capacity: Int)
     case tokenOutOfRange(Int32, vocabSize: Int)
     case emptyInput
+    case invalidTree
 
     public var description: String {
         switch self {
@@ -19,6 +20,7 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
             "context full: \(needed) positions needed, the context holds \(capacity) (raise --context)"
         case let .tokenOutOfRange(id, vocab): "token id \(id) is outside the vocabulary (0..<\(vocab))"
         case .emptyInput: "no tokens to run"
+        case .invalidTree: "invalid draft tree: node 0 must be the root and every parent must come before its child"
         }
     }
 }
@@ -49,9 +51,45 @@ public final class Transformer: @unchecked Sendable {
         self.rope = RopeTable(headDim: c.headDim, theta: c.ropeTheta, positions: contextLength)
     }
 
-    /// Runs `tokens` at positions `cache.count ..< cache.count + tokens.count`, appends their
-    /// keys and values to the cache, and returns logits (`vocabSize` floats per row).
+    /// Runs `tokens` as a causal chain at positions `cache.count ..< cache.count + tokens.count`,
+    /// commits their keys and values to the cache, and returns logits (`vocabSize` floats per row).
     public func forward(_ tokens: [Int32], logits rows: LogitRows = .last) throws(ForwardError) -> [Float] {
+        let start = cache.count
+        let layout = AttentionLayout(causal: tokens.count, start: start)
+        let logits = try run(tokens, layout: layout, rows: rows)
+        cache.count = start + tokens.count
+        return logits
+    }
+
+    /// Runs a draft tree in one pass: node `i` has parent `parents[i]` (node 0 is the root,
+    /// `parents[0] == -1`, and it follows the committed cache). A node sits at position
+    /// `cache.count + depth` and attends to the committed cache and to its own ancestors only.
+    /// The nodes' keys and values go to scratch slots after the committed ones; nothing is
+    /// committed until `commit(path:)`. Returns the logits of every node.
+    public func forward(tree tokens: [Int32], parents: [Int]) throws(ForwardError) -> [Float] {
+        guard parents.count == tokens.count, parents.first == -1,
+              parents.indices.dropFirst().allSatisfy({ parents[$0] >= 0 && parents[$0] < $0 })
+        else { throw .invalidTree }
+        return try run(tokens, layout: AttentionLayout(tree: parents, start: cache.count), rows: .all)
+    }
+
+    /// Commits a root-to-node path of the last tree (`path[0] == 0`, each node a child of the
+    /// one before): moves those nodes' keys and values into consecutive positions after the
+    /// committed cache and forgets the rest of the tree.
+    public func commit(path: [Int]) {
+        let start = cache.count
+        precondition(path.first == 0 && start + path.count <= cache.capacity, "not a path of the last tree")
+        for (j, node) in path.enumerated() where node != j {
+            precondition(node > j, "a path's nodes come in tree order")
+            for l in 0..<config.layers {
+                cache.keys(layer: l, position: start + j).update(from: cache.keys(layer: l, position: start + node), count: config.kvDim)
+                cache.values(layer: l, position: start + j).update(from: cache.values(layer: l, position: start + node), count: config.kvDim)
+            }
+        }
+        cache.count = start + path.count
+    }
+
+    private func run(_ tokens: [Int32], layout: AttentionLayout, rows: LogitRows) throws(ForwardError) -> [Float] {
         let n = tokens.count
         guard n > 0 else { throw .emptyInput }
         let start = cache.count
@@ -66,17 +104,17 @@ public final class Transformer: @unchecked Sendable {
             weights.tokenEmbedding.dequantizeRow(Int(t), into: b.x + i * d)
         }
         for (l, layer) in weights.layers.enumerated() {
-            // Attention block.
+            // Attention block. Token i's keys and values go to cache slot start + i.
             for i in 0..<n { rmsNorm(b.x + i * d, weight: layer.attentionNorm, out: b.xb + i * d, count: d, eps: eps) }
             let keys = cache.keys(layer: l, position: start), values = cache.values(layer: l, position: start)
             matmul(layer.query, x: b.xb, xStride: d, y: b.q, yStride: c.queryDim, columns: n, pool: pool)
             matmul(layer.key, x: b.xb, xStride: d, y: keys, yStride: c.kvDim, columns: n, pool: pool)
             matmul(layer.value, x: b.xb, xStride: d, y: values, yStride: c.kvDim, columns: n, pool: pool)
             for i in 0..<n {
-                rope.apply(b.q + i * c.queryDim, heads: c.heads, position: start + i)
-                rope.apply(keys + i * c.kvDim, heads: c.kvHeads, position: start + i)
+                rope.apply(b.q + i * c.queryDim, heads: c.heads, position: layout.positions[i])
+                rope.apply(keys + i * c.kvDim, heads: c.kvHeads, position: layout.positions[i])
             }
-            attention(layer: l, start: start, tokens: n)
+            attention(layer: l, layout: layout, tokens: n)
             matmul(layer.attentionOutput, x: b.attention, xStride: c.queryDim, y: b.xb, yStride: d, columns: n, pool: pool)
             addInPlace(b.x, b.xb, count: n * d)
 
@@ -88,7 +126,6 @@ public final class Transformer: @unchecked Sendable {
             matmul(layer.down, x: b.gate, xStride: c.ffnDim, y: b.xb, yStride: d, columns: n, pool: pool)
             addInPlace(b.x, b.xb, count: n * d)
         }
-        cache.count = start + n
 
         let first = rows == .last ? n - 1 : 0
         let outRows = n - first
@@ -102,23 +139,64 @@ public final class Transformer: @unchecked Sendable {
         }
     }
 
-    /// Causal attention for the new tokens: token `i` (position `start + i`) attends to
-    /// cache positions `0 ... start + i`, one (token, head) pair per work item.
-    private func attention(layer l: Int, start: Int, tokens n: Int) {
+    /// Attention for the batch's tokens, one (token, head) pair per work item; token `i`
+    /// sees the slots its layout lists.
+    private func attention(layer l: Int, layout: AttentionLayout, tokens n: Int) {
         let c = config, b = buffers
         let group = c.heads / c.kvHeads
         let keys = cache.keys(layer: l, position: 0), values = cache.values(layer: l, position: 0)
-        pool.forEachChunk(of: n * c.heads) { items in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: start + n) { scores in
-                for item in items {
-                    let i = item / c.heads, h = item % c.heads
-                    let kvOffset = (h / group) * c.headDim
-                    attend(query: b.q + i * c.queryDim + h * c.headDim,
-                           keys: keys + kvOffset, values: values + kvOffset, stride: c.kvDim,
-                           count: start + i + 1, headDim: c.headDim,
-                           scores: scores.baseAddress!, out: b.attention + i * c.queryDim + h * c.headDim)
+        layout.extra.withUnsafeBufferPointer { extra in
+            pool.forEachChunk(of: n * c.heads) { items in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: layout.maxVisible) { scores in
+                    for item in items {
+                        let i = item / c.heads, h = item % c.heads
+                        let kvOffset = (h / group) * c.headDim
+                        let visible = UnsafeBufferPointer(rebasing: extra[layout.extraStart[i]..<layout.extraStart[i + 1]])
+                        attend(query: b.q + i * c.queryDim + h * c.headDim,
+                               keys: keys + kvOffset, values: values + kvOffset, stride: c.kvDim,
+                               prefix: layout.prefix[i], extra: visible, headDim: c.headDim,
+                               scores: scores.baseAddress!, out: b.attention + i * c.queryDim + h * c.headDim)
+                    }
                 }
             }
+        }
+    }
+}
+
+/// Where each token of a batch sits and which cache slots it sees: slots `0..<prefix[i]`,
+/// then `extra[extraStart[i]..<extraStart[i + 1]]`, in position order.
+struct AttentionLayout {
+    var positions: [Int] = []
+    var prefix: [Int] = []
+    var extra: [Int32] = []
+    var extraStart: [Int] = [0]
+    var maxVisible = 0
+
+    /// A causal chain: token `i` at position `start + i` sees slots `0 ... start + i`.
+    init(causal n: Int, start: Int) {
+        positions = (0..<n).map { start + $0 }
+        prefix = (0..<n).map { start + $0 + 1 }
+        extraStart = [Int](repeating: 0, count: n + 1)
+        maxVisible = start + n
+    }
+
+    /// A tree: node `i` at position `start + depth(i)` sees the committed slots `0..<start`,
+    /// then the slots of its ancestors, root first, then its own slot `start + i`.
+    init(tree parents: [Int], start: Int) {
+        var depth: [Int] = []
+        for (i, p) in parents.enumerated() {
+            depth.append(p < 0 ? 0 : depth[p] + 1)
+            positions.append(start + depth[i])
+            prefix.append(start)
+            var chain: [Int32] = []
+            var node = i
+            while node >= 0 {
+                chain.append(Int32(start + node))
+                node = parents[node]
+            }
+            extra += chain.reversed()
+            extraStart.append(extra.count)
+            maxVisible = max(maxVisible, start + chain.count)
         }
     }
 }
