@@ -22,75 +22,172 @@ public struct GenerationResult: Sendable {
     public var stopReason: StopReason = .maxTokens
     /// Top-K candidates per generated token (empty unless requested).
     public var steps: [TopLogits] = []
-    /// Time of the forward pass over the prompt.
+    /// Time of the forward pass over the prompt (all of it but its last token, which is the
+    /// first step's root).
     public var prefillSeconds: Double = 0
-    /// Time of the forward passes over generated tokens (one per token after the first).
+    /// Time of the decoding steps, verification passes included.
     public var decodeSeconds: Double = 0
-    public var decodePasses = 0
+    /// Decoding steps: forward passes after the prefill, one per verified tree.
+    public var forwardPasses = 0
+    /// `acceptHistogram[n]`: steps that produced `n` tokens (index 0 unused).
+    public var acceptHistogram: [Int] = []
 
-    /// Decode speed: generated tokens fed back through the model per second.
-    public var tokensPerSecond: Double { decodeSeconds > 0 ? Double(decodePasses) / decodeSeconds : 0 }
+    /// Generated tokens per second of decoding.
+    public var tokensPerSecond: Double { decodeSeconds > 0 ? Double(tokens.count) / decodeSeconds : 0 }
+    /// Mean accepted tokens per step (MAT), counting the token each pass adds itself.
+    public var meanAccepted: Double { forwardPasses > 0 ? Double(tokens.count) / Double(forwardPasses) : 0 }
 }
 
-/// Set from a SIGINT handler; generation loops check it between tokens.
+/// Set from a SIGINT handler; generation loops check it between steps.
 public enum Interrupt {
     public static let requested = Atomic<Bool>(false)
 }
 
-/// Plain autoregressive decoding: one forward pass per token.
+/// The decoding loop: plain or speculative, greedy or sampled.
+///
+/// Every step verifies a draft tree rooted at the last chosen token (a lone root when the
+/// drafter has nothing, which is exactly plain decoding), walks the tree along the model's
+/// own choices, commits the accepted path to the KV cache and emits the accepted tokens plus
+/// the model's next one. With greedy choice and batch-invariant kernels, the emitted tokens
+/// are bit for bit those of plain greedy decoding, whatever the drafter proposes.
 public final class Generator {
     public let model: Model
     public let transformer: Transformer
+    /// The tokens whose keys and values are in the cache, in order. A new prompt that starts
+    /// with them (the next turn of a chat) reuses them instead of recomputing.
+    public private(set) var cachedTokens: [Int32] = []
 
     public init(model: Model, contextLength: Int, threads: Int) {
         self.model = model
         self.transformer = Transformer(weights: model.weights, contextLength: contextLength, threads: threads)
     }
 
-    /// Runs the prompt, then generates up to `maxTokens` tokens, calling `onToken` with each
-    /// as soon as it is chosen (the stop token included). The cache starts empty.
+    /// Generates up to `maxTokens` tokens after `prompt`, calling `onToken` with each as soon as
+    /// it is known (the stop token included). Speculative drafting needs greedy choice: with a
+    /// sampler, pass no drafter (or `NoDrafter`).
     public func generate(
-        prompt: [Int32], maxTokens: Int, sampler: Sampler, topLogits: Int = 0,
-        onToken: (Int32) -> Void = { _ in }
+        prompt: [Int32], maxTokens: Int, sampler: Sampler, drafter: Drafter = NoDrafter(),
+        topLogits: Int = 0, onToken: (Int32) -> Void = { _ in }
     ) throws(ForwardError) -> GenerationResult {
-        transformer.cache.truncate(to: 0)
+        precondition(sampler.isGreedy || drafter is NoDrafter, "speculative drafting verifies greedy choices only")
+        guard !prompt.isEmpty else { throw .emptyInput }
         var result = GenerationResult(promptTokens: prompt)
         guard maxTokens > 0 else { return result }
-        // The prompt plus every generated token but the last must fit in the cache.
+        let capacity = transformer.cache.capacity
         let needed = prompt.count + maxTokens - 1
-        if needed > transformer.cache.capacity { throw .contextFull(needed: needed, capacity: transformer.cache.capacity) }
+        if needed > capacity { throw .contextFull(needed: needed, capacity: capacity) }
+
+        // Reuse the cached prefix, then prefill all of the prompt but its last token.
+        let stops = model.stopTokens
+        var reused = zip(cachedTokens, prompt.dropLast()).prefix { $0 == $1 }.count
+        reused = min(reused, prompt.count - 1)
+        transformer.cache.truncate(to: reused)
+        cachedTokens.removeLast(cachedTokens.count - reused)
+        drafter.begin(context: prompt)
+        let clock = ContinuousClock()
+        let prefillStart = clock.now
+        if reused < prompt.count - 1 {
+            let fresh = Array(prompt[reused..<(prompt.count - 1)])
+            if let recycler = drafter as? TokenRecycler, recycler.seedsFromPrompt {
+                let logits = try transformer.forward(fresh, logits: .all)
+                seed(recycler, tokens: fresh, logits: logits)
+            } else {
+                _ = try transformer.forward(fresh, logits: .last)
+            }
+            cachedTokens += fresh
+        }
+        result.prefillSeconds = prefillStart.duration(to: clock.now).seconds
 
         var picker = TokenPicker(sampler)
-        let stops = model.stopTokens
-        var clock = ContinuousClock.now
-        var logits = try transformer.forward(prompt, logits: .last)
-        result.prefillSeconds = clock.secondsSinceNow()
-
+        var root = prompt[prompt.count - 1]
+        let decodeStart = clock.now
         while true {
-            let token = logits.withUnsafeBufferPointer { row in
-                if topLogits > 0 {
-                    let top = topK(row, k: topLogits)
-                    result.steps.append(TopLogits(ids: top.map { Int32($0.id) }, logits: top.map(\.value)))
+            var tree = drafter.draft(root: root, context: cachedTokens + [root])
+            tree = tree.prefix(min(tree.count, capacity - transformer.cache.count))
+            let logits = try transformer.forward(tree: tree.tokens, parents: tree.parents)
+            result.forwardPasses += 1
+            let step = verify(tree, logits: logits, picker: &picker)
+            transformer.commit(path: step.path)
+            cachedTokens += step.path.map { tree.tokens[$0] }
+
+            let k = drafter.candidatesPerNode
+            drafter.observe(Verification(tree: tree, acceptedPath: step.path, produced: step.produced,
+                                         candidates: k > 0 ? candidates(logits, rows: tree.count, k: k) : [],
+                                         candidatesPerNode: k))
+            var emitted = 0, finished = false
+            for (j, token) in step.produced.enumerated() where !finished {
+                if topLogits > 0 { result.steps.append(top(logits, row: step.path[j], k: topLogits)) }
+                result.tokens.append(token)
+                emitted += 1
+                onToken(token)
+                if stops.contains(token) {
+                    result.stopReason = .eos
+                    finished = true
+                } else if result.tokens.count >= maxTokens {
+                    result.stopReason = .maxTokens
+                    finished = true
                 }
-                return picker.pick(from: row)
             }
-            result.tokens.append(token)
-            onToken(token)
-            if stops.contains(token) { result.stopReason = .eos; break }
-            if result.tokens.count >= maxTokens { result.stopReason = .maxTokens; break }
+            record(emitted, in: &result.acceptHistogram)
+            if finished { break }
             if Interrupt.requested.load(ordering: .relaxed) { result.stopReason = .interrupted; break }
-            clock = .now
-            logits = try transformer.forward([token], logits: .last)
-            result.decodeSeconds += clock.secondsSinceNow()
-            result.decodePasses += 1
+            root = step.produced[step.produced.count - 1]
         }
+        result.decodeSeconds = decodeStart.duration(to: clock.now).seconds
         return result
+    }
+
+    /// Follows the model's choices down the tree from the root: while the chosen token is a
+    /// drafted child, accept that child and continue from it.
+    private func verify(_ tree: DraftTree, logits: [Float], picker: inout TokenPicker) -> (path: [Int], produced: [Int32]) {
+        let vocab = model.config.vocabSize
+        var path = [0], produced: [Int32] = []
+        logits.withUnsafeBufferPointer { all in
+            var node = 0
+            while true {
+                let choice = picker.pick(from: UnsafeBufferPointer(rebasing: all[(node * vocab)..<((node + 1) * vocab)]))
+                produced.append(choice)
+                guard let child = tree.parents.indices.first(where: { tree.parents[$0] == node && tree.tokens[$0] == choice })
+                else { break }
+                path.append(child)
+                node = child
+            }
+        }
+        return (path, produced)
+    }
+
+    /// Cold start: every prompt token's row gets the model's top-k after it.
+    private func seed(_ recycler: TokenRecycler, tokens: [Int32], logits: [Float]) {
+        let all = candidates(logits, rows: tokens.count, k: recycler.k)
+        for (i, token) in tokens.enumerated() {
+            recycler.replaceRow(of: token, with: all[(i * recycler.k)..<((i + 1) * recycler.k)])
+        }
+    }
+
+    private func candidates(_ logits: [Float], rows: Int, k: Int) -> [Int32] {
+        let vocab = model.config.vocabSize
+        var out: [Int32] = []
+        out.reserveCapacity(rows * k)
+        logits.withUnsafeBufferPointer { all in
+            for r in 0..<rows {
+                out += topK(UnsafeBufferPointer(rebasing: all[(r * vocab)..<((r + 1) * vocab)]), k: k).map { Int32($0.id) }
+            }
+        }
+        return out
+    }
+
+    private func top(_ logits: [Float], row: Int, k: Int) -> TopLogits {
+        let vocab = model.config.vocabSize
+        let best = logits.withUnsafeBufferPointer { topK(UnsafeBufferPointer(rebasing: $0[(row * vocab)..<((row + 1) * vocab)]), k: k) }
+        return TopLogits(ids: best.map { Int32($0.id) }, logits: best.map(\.value))
     }
 }
 
-extension ContinuousClock.Instant {
-    func secondsSinceNow() -> Double {
-        let d = duration(to: .now)
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-    }
+private func record(_ n: Int, in histogram: inout [Int]) {
+    if histogram.count <= n { histogram += [Int](repeating: 0, count: n + 1 - histogram.count) }
+    histogram[n] += 1
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -8,23 +8,33 @@ let usage = """
 
     Usage:
       recycle generate [options]      generate text from a prompt
+      recycle chat [options]          an interactive conversation (KV cache kept between turns)
       recycle inspect PATH [--verify] show a weights file's header, config and tensors
       recycle --help                  this text
 
     generate options:
-      -m, --model PATH        weights file (.rcyl); default: $RECYCLE_MODEL, else
-                              models/SmolLM2-135M-Instruct-Q4_1.rcyl (made by weights-tools/fetch-default)
       -p, --prompt TEXT       the prompt (required)
           --chat              wrap the prompt in the model's chat template (ChatML)
-          --system TEXT       system message for --chat (default: the model's own; "none" for none)
-      -n, --max-tokens N      tokens to generate, at most (default 256)
-      -c, --context N         KV cache positions (default: min(model context, 4096))
+      -n, --max-tokens N      tokens to generate, at most (default 256; chat: 512 per turn)
+          --json              print one JSON object instead of streaming text
+          --top-logits K      with --json: the top-K candidates of every generated step
+
+    generate and chat options:
+      -m, --model PATH        weights file (.rcyl); default: $RECYCLE_MODEL, else
+                              models/SmolLM2-135M-Instruct-Q4_1.rcyl (made by weights-tools/fetch-default)
+          --system TEXT       system message (default: the model's own; "none" for none)
+      -c, --context N         KV cache positions (generate: prompt + max tokens; chat: 4096)
       -t, --threads N         worker threads (default: all cores)
           --temp T            sampling temperature; 0 = greedy (default 0)
           --top-p P           nucleus sampling mass, with --temp > 0 (default 0.95)
           --seed S            random seed for sampling (default: from the clock, printed)
-          --json              print one JSON object instead of streaming text
-          --top-logits K      with --json: the top-K candidates of every generated step
+          --drafter NAME      speculative drafter: none (default), recycle (Token Recycling),
+                              pld (prompt lookup); greedy only, output identical to none
+          --tree NAME|FILE    recycle's draft tree: a built-in name (2.2.2, 2.2.2-l2, 2.2.2-l1,
+                              chain16, spine4, spine8) or a JSON list of rank paths (default 2.2.2)
+          --start hot|cold    recycle: keep the matrix across prompts (hot, default) or reset it
+          --matrix FILE       recycle: load the matrix from FILE if it exists, save it at exit
+      -k N                    recycle: candidates per token in the matrix (default 8)
 
     Text streams to stdout; timings go to stderr. Ctrl-C stops generation and keeps
     what was generated.
@@ -40,6 +50,8 @@ func run(_ args: [String]) throws(CLIError) {
         print(usage)
     case "generate":
         try GenerateCommand(Arguments(args.dropFirst(), options: GenerateCommand.options)).run()
+    case "chat":
+        try ChatCommand(Arguments(args.dropFirst(), options: ChatCommand.options)).run()
     case "inspect":
         try InspectCommand(Arguments(args.dropFirst(), options: InspectCommand.options)).run()
     default:

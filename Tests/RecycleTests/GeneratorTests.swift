@@ -16,7 +16,8 @@ final class GeneratorTests: XCTestCase {
         XCTAssertEqual(result.stopReason, .eos)
         XCTAssertEqual(result.steps.count, result.tokens.count)
         XCTAssertEqual(result.steps.map { $0.ids[0] }, result.tokens, "greedy picks the top logit")
-        XCTAssertEqual(result.decodePasses, result.tokens.count - 1)
+        XCTAssertEqual(result.forwardPasses, result.tokens.count)
+        XCTAssertEqual(result.acceptHistogram, [0, result.tokens.count])
         XCTAssertEqual(try defaultModel().tokenizer.decode(Array(result.tokens.dropLast())), "The capital of France is Paris.")
     }
 

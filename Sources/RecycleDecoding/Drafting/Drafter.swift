@@ -1,0 +1,88 @@
+/// A tree of drafted tokens to verify in one forward pass.
+///
+/// Node 0 is the root: the last token already chosen but not yet in the KV cache. Every
+/// other node is a guess at what follows its parent. Parents come before their children.
+public struct DraftTree: Sendable, Equatable {
+    public private(set) var tokens: [Int32]
+    public private(set) var parents: [Int]
+
+    public init(root: Int32) {
+        tokens = [root]
+        parents = [-1]
+    }
+
+    public var count: Int { tokens.count }
+
+    /// Adds `token` as a child of node `parent` and returns the new node's index.
+    @discardableResult
+    public mutating func add(_ token: Int32, parent: Int) -> Int {
+        precondition(parent >= 0 && parent < tokens.count, "a parent must already be in the tree")
+        tokens.append(token)
+        parents.append(parent)
+        return tokens.count - 1
+    }
+
+    /// The first `count` nodes (still a tree: parents come first).
+    public func prefix(_ count: Int) -> DraftTree {
+        var t = self
+        t.tokens.removeLast(tokens.count - count)
+        t.parents.removeLast(parents.count - count)
+        return t
+    }
+}
+
+/// What one verification pass found, told back to the drafter.
+public struct Verification: Sendable {
+    public let tree: DraftTree
+    /// Node indices of the accepted path, root first: the root plus every drafted token that
+    /// matched the model's own choice.
+    public let acceptedPath: [Int]
+    /// The tokens the step produced: the accepted drafts, then the model's next token.
+    public let produced: [Int32]
+    /// The model's top candidates after each node, best first: `candidatesPerNode` ids per
+    /// node, node by node (empty if the drafter asked for none).
+    public let candidates: [Int32]
+    public let candidatesPerNode: Int
+
+    public init(tree: DraftTree, acceptedPath: [Int], produced: [Int32], candidates: [Int32], candidatesPerNode: Int) {
+        precondition(candidates.count == tree.count * candidatesPerNode)
+        self.tree = tree
+        self.acceptedPath = acceptedPath
+        self.produced = produced
+        self.candidates = candidates
+        self.candidatesPerNode = candidatesPerNode
+    }
+
+    public func candidates(ofNode i: Int) -> ArraySlice<Int32> {
+        candidates[(i * candidatesPerNode)..<((i + 1) * candidatesPerNode)]
+    }
+}
+
+/// A source of draft trees for speculative decoding.
+///
+/// The decoding loop asks for a tree rooted at the last chosen token, verifies every node in
+/// one forward pass, accepts the longest path that agrees with the model's greedy choices,
+/// and reports the outcome with `observe`. Whatever a drafter proposes, the output equals
+/// plain greedy decoding: drafts only decide how many tokens one pass can confirm.
+public protocol Drafter: AnyObject {
+    /// Short name for reports ("none", "recycle", "pld").
+    var name: String { get }
+    /// How many top candidates of every verified node the drafter wants in `observe` (0: none).
+    var candidatesPerNode: Int { get }
+    /// Called before each new generation with the whole token context so far.
+    func begin(context: [Int32])
+    /// The tree to verify next. `context` ends with `root`.
+    func draft(root: Int32, context: [Int32]) -> DraftTree
+    /// The result of verifying the last tree.
+    func observe(_ verification: Verification)
+}
+
+/// Plain decoding: never drafts, so every pass confirms exactly one token.
+public final class NoDrafter: Drafter {
+    public init() {}
+    public var name: String { "none" }
+    public var candidatesPerNode: Int { 0 }
+    public func begin(context: [Int32]) {}
+    public func draft(root: Int32, context: [Int32]) -> DraftTree { DraftTree(root: root) }
+    public func observe(_ verification: Verification) {}
+}

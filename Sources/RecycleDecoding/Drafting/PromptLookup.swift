@@ -1,0 +1,39 @@
+/// Prompt-lookup decoding (PLD): drafts by copying what followed the most recent earlier
+/// occurrence of the context's last n-gram (n from `maxNgram` down to 1). Training-free and
+/// model-free: strong when the output repeats the prompt or itself.
+public final class PromptLookup: Drafter {
+    public let maxNgram: Int
+    public let draftLength: Int
+
+    public init(maxNgram: Int = 3, draftLength: Int = 8) {
+        precondition(maxNgram >= 1 && draftLength >= 1)
+        self.maxNgram = maxNgram
+        self.draftLength = draftLength
+    }
+
+    public var name: String { "pld" }
+    public var candidatesPerNode: Int { 0 }
+    public func begin(context: [Int32]) {}
+    public func observe(_ verification: Verification) {}
+
+    public func draft(root: Int32, context: [Int32]) -> DraftTree {
+        var tree = DraftTree(root: root)
+        let end = context.count
+        for n in stride(from: min(maxNgram, end - 1), through: 1, by: -1) {
+            let suffix = context[(end - n)..<end]
+            // The latest earlier match whose continuation is not empty.
+            var start = end - n - 1
+            while start >= 0 {
+                if context[start..<(start + n)].elementsEqual(suffix) {
+                    var parent = 0
+                    for t in context[(start + n)..<min(start + n + draftLength, end)] {
+                        parent = tree.add(t, parent: parent)
+                    }
+                    return tree
+                }
+                start -= 1
+            }
+        }
+        return tree
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import RecycleDecoding
+import RecycleModel
+
+/// `recycle chat`: an interactive, multi-turn conversation. The KV cache and the drafter's
+/// state (the recycler's matrix) live on between turns: each turn only runs the new tokens.
+struct ChatCommand {
+    static let options: [Arguments.Option] = RunOptions.options + [
+        .init(names: ["--max-tokens", "-n"], kind: .value),
+    ]
+
+    let args: Arguments
+
+    init(_ args: Arguments) { self.args = args }
+
+    func run() throws(CLIError) {
+        if args.has("--help") { print(usage); return }
+        guard args.positionals.isEmpty else { throw .usage("unexpected argument \"\(args.positionals[0])\"") }
+        let maxTokens = try args.int("--max-tokens", default: 512, in: 1...1 << 20)
+        let run = try RunOptions(args)
+        let model = run.model
+        guard let template = model.chatTemplate else { throw .failure("this model has no chat template") }
+        let context = try args.int("--context", default: min(model.config.contextLength, 4096), in: 1...model.config.contextLength)
+        let generator = Generator(model: model, contextLength: context, threads: run.threads)
+        let (system, fallback) = run.systemPrompt(args)
+        installInterruptHandler()
+
+        // The conversation as tokens: rendered turns plus the model's own generated ids
+        // (re-encoding generated text could give other ids and waste the cache).
+        var conversation: [Int32] = []
+        var first = true
+        log("Chat with the model. An empty line or Ctrl-D ends the conversation; Ctrl-C stops a reply.")
+        while true {
+            write("> ")
+            guard let line = readLine(), !line.trimmingCharacters(in: .whitespaces).isEmpty else { break }
+            var messages = first ? (system.map { [$0] } ?? []) : []
+            messages.append(ChatMessage(role: "user", content: line))
+            let rendered = template.render(messages, defaultSystemPrompt: first ? fallback : nil, addGenerationPrompt: true)
+            conversation += model.tokenizer.encode((first ? "" : "\n") + rendered)
+            first = false
+            guard conversation.count + maxTokens <= context else {
+                log("the conversation has reached the context size (\(context) positions); start a new chat or raise --context")
+                break
+            }
+            var stream = StreamingDecoder(tokenizer: model.tokenizer)
+            let stops = model.stopTokens
+            Interrupt.requested.store(false, ordering: .relaxed)
+            do {
+                let result = try generator.generate(prompt: conversation, maxTokens: maxTokens, sampler: run.sampler,
+                                                    drafter: run.drafter) { token in
+                    if !stops.contains(token) { write(stream.append(token)) }
+                }
+                write(stream.finish() + "\n")
+                log(summary(result, run: run))
+                conversation += result.tokens
+                // A reply cut short still ends its turn, so the template stays well formed.
+                if result.stopReason != .eos { conversation.append(model.tokenizer.eosID) }
+            } catch {
+                throw .failure(error.description)
+            }
+        }
+        try run.saveMatrix()
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import RecycleDecoding
+import RecycleModel
+
+/// The options `generate` and `chat` share: the model, threads, sampling and drafting.
+struct RunOptions {
+    static let options: [Arguments.Option] = [
+        .init(names: ["--model", "-m"], kind: .value),
+        .init(names: ["--threads", "-t"], kind: .value),
+        .init(names: ["--context", "-c"], kind: .value),
+        .init(names: ["--system"], kind: .value),
+        .init(names: ["--temp"], kind: .value),
+        .init(names: ["--top-p"], kind: .value),
+        .init(names: ["--seed"], kind: .value),
+        .init(names: ["--drafter"], kind: .value),
+        .init(names: ["--tree"], kind: .value),
+        .init(names: ["--start"], kind: .value),
+        .init(names: ["--matrix"], kind: .value),
+        .init(names: ["-k"], kind: .value),
+        .init(names: ["--help", "-h"], kind: .flag),
+    ]
+
+    let model: Model
+    let threads: Int
+    let sampler: Sampler
+    /// Whether the seed was chosen here (so the user should be told it).
+    let seedWasChosen: Bool
+    let drafter: Drafter
+    let drafterChoice: DrafterChoice
+    /// Where the recycler's matrix is loaded from and saved to.
+    let matrixPath: String?
+
+    init(_ args: Arguments) throws(CLIError) {
+        threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...1024)
+        let temperature = try args.float("--temp", default: 0, in: 0...100)
+        var choice = DrafterChoice()
+        if let name = args.string("--drafter") {
+            guard let kind = DrafterChoice.Kind(rawValue: name) else {
+                throw .usage("--drafter must be one of \(DrafterChoice.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(name)\"")
+            }
+            choice.kind = kind
+        }
+        let recycleOnly = ["--tree", "--start", "--matrix", "-k"].filter { args.string($0) != nil }
+        if choice.kind != .recycle, let flag = recycleOnly.first { throw .usage("\(flag) needs --drafter recycle") }
+        choice.k = try args.int("-k", default: 8, in: 1...64)
+        choice.tree = args.string("--tree") ?? choice.tree
+        if let start = args.string("--start") {
+            guard let s = TokenRecycler.Start(rawValue: start) else { throw .usage("--start must be hot or cold, got \"\(start)\"") }
+            choice.start = s
+        }
+        if temperature > 0 {
+            guard choice.kind == .none else {
+                throw .usage("--drafter \(choice.kind.rawValue) verifies greedy choices only; with --temp > 0 use --drafter none (tree speculative sampling is not implemented)")
+            }
+            let seed = try args.int("--seed", default: Int(Date().timeIntervalSince1970 * 1000), in: 0...Int.max)
+            seedWasChosen = args.string("--seed") == nil
+            sampler = .random(temperature: temperature, topP: try args.float("--top-p", default: 0.95, in: 0...1), seed: UInt64(seed))
+        } else {
+            if args.string("--seed") != nil || args.string("--top-p") != nil { throw .usage("--seed and --top-p need --temp > 0") }
+            seedWasChosen = false
+            sampler = .greedy
+        }
+        matrixPath = args.string("--matrix")
+        if choice.start == .cold, matrixPath != nil { throw .usage("--matrix needs --start hot (a cold start resets the matrix)") }
+
+        var path = args.string("--model") ?? ""
+        if path.isEmpty { path = try DefaultModel.locate() }
+        do { model = try Model(path: path) } catch { throw .failure(error.description) }
+        do { drafter = try choice.make(vocabularySize: model.config.vocabSize) } catch { throw .usage(error.description) }
+        drafterChoice = choice
+        if let matrixPath, let recycler = drafter as? TokenRecycler, FileManager.default.fileExists(atPath: matrixPath) {
+            do {
+                recycler.load(try MatrixFile.load(path: matrixPath, vocabularySize: recycler.vocabularySize, k: recycler.k))
+            } catch {
+                throw .failure(error.description)
+            }
+        }
+    }
+
+    /// Saves the recycler's matrix where `--matrix` said (at exit, interrupted or not).
+    func saveMatrix() throws(CLIError) {
+        guard let matrixPath, let recycler = drafter as? TokenRecycler else { return }
+        do {
+            try MatrixFile.save(recycler.matrix, k: recycler.k, vocabularySize: recycler.vocabularySize, path: matrixPath)
+        } catch {
+            throw .failure(error.description)
+        }
+    }
+
+    /// The system message for a chat: `--system TEXT`, none for `--system none`, else the model's.
+    func systemPrompt(_ args: Arguments) -> (message: ChatMessage?, fallback: String?) {
+        guard let system = args.string("--system") else { return (nil, model.defaultSystemPrompt) }
+        return system == "none" ? (nil, nil) : (ChatMessage(role: "system", content: system), nil)
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import RecycleDecoding
+import RecycleModel
+import XCTest
+
+/// Drafters on their own: templates, breadth-first drafting from the matrix, prompt lookup,
+/// and the matrix file.
+final class DrafterTests: XCTestCase {
+    func testBuiltInTemplateMatchesTheOfficialOne() throws {
+        let official = try fixture("tree_2_2_2")["nodes"] as! [[Int]]
+        let template = try TreeTemplate.named("2.2.2", k: 8)
+        XCTAssertEqual(template.paths, official)
+        XCTAssertEqual(template.count, 80)
+        XCTAssertEqual(try TreeTemplate.named("2.2.2-l2", k: 8).count, 29)
+        XCTAssertEqual(try TreeTemplate.named("2.2.2-l1", k: 8).count, 8)
+        XCTAssertEqual(try TreeTemplate.named("chain16", k: 8).count, 16)
+        XCTAssertEqual(try TreeTemplate.named("chain16", k: 8).paths.map(\.count).max(), 9)
+    }
+
+    func testInvalidTemplatesAreRefused() {
+        XCTAssertThrowsError(try TreeTemplate(name: "t", paths: [[0, 0]], k: 8)) { XCTAssertTrue("\($0)".contains("before its parent")) }
+        XCTAssertThrowsError(try TreeTemplate(name: "t", paths: [[0], [8]], k: 8)) { XCTAssertTrue("\($0)".contains("0..<8")) }
+        XCTAssertThrowsError(try TreeTemplate(name: "t", paths: [[0], [0]], k: 8)) { XCTAssertTrue("\($0)".contains("twice")) }
+        XCTAssertThrowsError(try TreeTemplate.named("no-such-tree", k: 8)) { XCTAssertTrue("\($0)".contains("unknown tree")) }
+    }
+
+    /// The tree is filled level by level: a node's token is its parent token's row, at the
+    /// node's last rank; the matrix learns each node's candidates.
+    func testRecyclerDraftsBreadthFirstFromTheMatrix() throws {
+        let template = try TreeTemplate(name: "t", paths: [[0], [1], [0, 0], [0, 1], [1, 0], [0, 0, 1]], k: 2)
+        let recycler = TokenRecycler(vocabularySize: 10, k: 2, template: template)
+        recycler.load([0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // rows 0-4
+                       6, 7, 8, 9, 1, 2, 3, 4, 0, 0])  // row 5: 6 7, row 6: 8 9, row 7: 1 2, row 8: 3 4, row 9: 0 0
+        let tree = recycler.draft(root: 5, context: [5])
+        XCTAssertEqual(tree.tokens, [5, 6, 7, 8, 9, 1, 4])
+        XCTAssertEqual(tree.parents, [-1, 0, 0, 1, 1, 2, 3])
+        let v = Verification(tree: tree, acceptedPath: [0, 1], produced: [6, 3],
+                             candidates: [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5], candidatesPerNode: 2)
+        recycler.observe(v)
+        XCTAssertEqual(Array(recycler.matrix[10..<12]), [1, 2])  // row 5, from node 0
+        XCTAssertEqual(Array(recycler.matrix[12..<14]), [3, 4])  // row 6, from node 1
+        XCTAssertEqual(Array(recycler.matrix[2..<4]), [2, 3])  // row 1, from node 5
+        XCTAssertEqual(Array(recycler.matrix[8..<10]), [4, 5])  // row 4, from node 6
+        // A token twice in one tree: the later node's candidates win, as in the official code.
+        var twice = DraftTree(root: 3)
+        twice.add(3, parent: 0)
+        recycler.observe(Verification(tree: twice, acceptedPath: [0], produced: [1], candidates: [1, 1, 2, 2], candidatesPerNode: 2))
+        XCTAssertEqual(Array(recycler.matrix[6..<8]), [2, 2])
+    }
+
+    func testPromptLookupCopiesTheLatestMatch() {
+        let pld = PromptLookup(maxNgram: 3, draftLength: 4)
+        // ... 7 8 9 | 1 2 3 ... 7 8 9: the latest "7 8 9" before the end is followed by 1 2 3 7.
+        let tree = pld.draft(root: 9, context: [4, 7, 8, 9, 1, 2, 3, 7, 8, 9])
+        XCTAssertEqual(tree.tokens, [9, 1, 2, 3, 7])
+        XCTAssertEqual(tree.parents, [-1, 0, 1, 2, 3])
+        XCTAssertEqual(pld.draft(root: 5, context: [1, 2, 5]).count, 1, "no match: the root alone")
+    }
+
+    func testMatrixFileRoundTripAndErrors() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("matrix-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("m.bin").path
+        let matrix: [Int32] = (0..<40).map { Int32($0 % 10) }
+        try MatrixFile.save(matrix, k: 4, vocabularySize: 10, path: path)
+        XCTAssertEqual(try MatrixFile.load(path: path, vocabularySize: 10, k: 4), matrix)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["m.bin"], "no temporary file left")
+
+        func error(_ bytes: [UInt8], vocabulary: Int = 10, k: Int = 4) -> MatrixFile.Error? {
+            let bad = directory.appendingPathComponent("bad.bin").path
+            try? Data(bytes).write(to: URL(fileURLWithPath: bad))
+            do { _ = try MatrixFile.load(path: bad, vocabularySize: vocabulary, k: k); return nil } catch { return error }
+        }
+        let good = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        XCTAssertEqual(error(good), nil)
+        if case .notAMatrixFile = error([UInt8](repeating: 7, count: 200)) {} else { XCTFail("bad magic") }
+        if case .mismatch = error(good, k: 8) {} else { XCTFail("wrong k") }
+        if case .mismatch = error(good, vocabulary: 11) {} else { XCTFail("wrong vocabulary") }
+        if case .corrupt = error(Array(good.dropLast(4))) {} else { XCTFail("truncated") }
+        var flipped = good; flipped[30] ^= 1
+        if case .corrupt = error(flipped) {} else { XCTFail("checksum") }
+        var outOfRange = matrix; outOfRange[3] = 10
+        try MatrixFile.save(outOfRange, k: 4, vocabularySize: 10, path: path)
+        if case .corrupt = error([UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))) {} else { XCTFail("id out of range") }
+        XCTAssertThrowsError(try MatrixFile.load(path: directory.appendingPathComponent("missing").path, vocabularySize: 10, k: 4))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import RecycleDecoding
+import RecycleModel
+import XCTest
+
+/// Speculative decoding is lossless: with greedy choice, every drafter's tokens equal plain
+/// decoding's, token for token, on real Spec-Bench prompts, over several turns of a chat.
+final class LosslessTests: XCTestCase {
+    /// The first turn of a few Spec-Bench questions, one per group, as ChatML with no system message.
+    func questions(_ ids: [Int]) throws -> [[String]] {
+        let url = repositoryRoot.appendingPathComponent("Benchmarks/data/spec_bench.jsonl")
+        let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+        let all = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        return ids.map { id in all.first { $0["question_id"] as? Int == id }!["turns"] as! [String] }
+    }
+
+    /// Runs every turn of `turns` as one conversation and returns each turn's tokens.
+    func converse(_ turns: [String], drafter: Drafter, generator: Generator, maxTokens: Int) throws -> [[Int32]] {
+        let model = generator.model
+        var conversation: [Int32] = [], replies: [[Int32]] = []
+        for (i, turn) in turns.enumerated() {
+            let rendered = model.chatTemplate!.render([ChatMessage(role: "user", content: turn)], defaultSystemPrompt: nil,
+                                                      addGenerationPrompt: true)
+            conversation += model.tokenizer.encode((i == 0 ? "" : "\n") + rendered)
+            let result = try generator.generate(prompt: conversation, maxTokens: maxTokens, sampler: .greedy, drafter: drafter)
+            replies.append(result.tokens)
+            conversation += result.tokens
+            if result.stopReason != .eos { conversation.append(model.tokenizer.eosID) }
+        }
+        return replies
+    }
+
+    func testEveryDrafterMatchesPlainGreedy() throws {
+        let model = try defaultModel()
+        let vocab = model.config.vocabSize
+        // mt_bench (two turns), translation, summarization, qa, math_reasoning, rag.
+        let prompts = try questions([81, 181, 261, 341, 421, 501])
+        let plain = Generator(model: model, contextLength: 2048, threads: 2)
+        let expected = try prompts.map { try converse($0, drafter: NoDrafter(), generator: plain, maxTokens: 40) }
+
+        let drafters: [(String, Drafter, Int)] = [
+            ("recycle 2.2.2 hot", TokenRecycler(vocabularySize: vocab, template: try .named("2.2.2", k: 8)), 1),
+            ("recycle chain16 cold", TokenRecycler(vocabularySize: vocab, template: try .named("chain16", k: 8), start: .cold), 3),
+            ("recycle spine4 hot, k 4", TokenRecycler(vocabularySize: vocab, k: 4, template: try .named("spine4", k: 4)), 6),
+            ("pld", PromptLookup(), 6),
+        ]
+        for (name, drafter, count) in drafters {
+            let generator = Generator(model: model, contextLength: 2048, threads: 2)
+            for (prompt, reference) in zip(prompts, expected).prefix(count) {
+                XCTAssertEqual(try converse(prompt, drafter: drafter, generator: generator, maxTokens: 40), reference, name)
+            }
+        }
+    }
+
+    /// Drafts that are accepted: a recycler whose matrix was trained on the very text it
+    /// will produce accepts long paths, and the output still equals plain decoding.
+    func testLongAcceptedPathsStayExact() throws {
+        let model = try defaultModel()
+        let prompt = model.tokenizer.encode("Count from one to twenty: one, two, three,")
+        let recycler = TokenRecycler(vocabularySize: model.config.vocabSize, template: try .named("2.2.2-l2", k: 8))
+        let plain = try Generator(model: model, contextLength: 256, threads: 1).generate(prompt: prompt, maxTokens: 40, sampler: .greedy)
+        let generator = Generator(model: model, contextLength: 256, threads: 2)
+        _ = try generator.generate(prompt: prompt, maxTokens: 40, sampler: .greedy, drafter: recycler)
+        let again = try generator.generate(prompt: prompt, maxTokens: 40, sampler: .greedy, drafter: recycler)
+        XCTAssertEqual(again.tokens, plain.tokens)
+        XCTAssertGreaterThan(again.meanAccepted, 2, "a warm matrix on a repeated prompt should accept several tokens per pass")
+        XCTAssertEqual(again.acceptHistogram.enumerated().reduce(0) { $0 + $1.offset * $1.element }, again.tokens.count)
+    }
+}
