@@ -56,6 +56,8 @@ public final class Generator {
     /// The tokens whose keys and values are in the cache, in order. A new prompt that starts
     /// with them (the next turn of a chat) reuses them instead of recomputing.
     public private(set) var cachedTokens: [Int32] = []
+    /// The cache's revision when `cachedTokens` was last brought in line with it.
+    private var cachedRevision: UInt64 = 0
 
     public init(model: Model, contextLength: Int, threads: Int) {
         self.model = model
@@ -77,8 +79,10 @@ public final class Generator {
         let needed = prompt.count + maxTokens - 1
         if needed > capacity { throw .contextFull(needed: needed, capacity: capacity) }
 
-        // Reuse the cached prefix, then prefill all of the prompt but its last token.
+        // Reuse the cached prefix (unless someone else changed the cache since), then prefill
+        // all of the prompt but its last token.
         let stops = model.stopTokens
+        if transformer.cache.revision != cachedRevision { cachedTokens = [] }
         var reused = zip(cachedTokens, prompt.dropLast()).prefix { $0 == $1 }.count
         reused = min(reused, prompt.count - 1)
         transformer.cache.truncate(to: reused)
@@ -134,6 +138,7 @@ public final class Generator {
             root = step.produced[step.produced.count - 1]
         }
         result.decodeSeconds = decodeStart.duration(to: clock.now).seconds
+        cachedRevision = transformer.cache.revision
         return result
     }
 

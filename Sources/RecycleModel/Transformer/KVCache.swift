@@ -7,7 +7,12 @@ public final class KVCache: @unchecked Sendable {
     public let capacity: Int
     public let kvDim: Int
     /// Positions `0..<count` hold committed keys and values.
-    public internal(set) var count = 0
+    public internal(set) var count = 0 {
+        didSet { revision &+= 1 }
+    }
+    /// Changes whenever the committed content may have changed, so that a holder of a copy of
+    /// the cached tokens (`Generator`) can tell its copy is still valid.
+    public private(set) var revision: UInt64 = 0
     let keys: UnsafeMutablePointer<Float>
     let values: UnsafeMutablePointer<Float>
 
