@@ -47,7 +47,9 @@ struct GenerateCommand {
         }
 
         var path = args.string("--model") ?? ""
-        if path.isEmpty { path = try DefaultModel.locate() }
+        if path.isEmpty {
+            do { path = try DefaultModel.locate() } catch { throw .failure(error.description) }
+        }
         let model: Model
         do { model = try Model(path: path) } catch { throw .failure(error.description) }
         let text = try promptText(prompt, model: model)
