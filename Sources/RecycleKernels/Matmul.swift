@@ -96,35 +96,45 @@ private struct MatmulJob {
     let panel: UnsafeMutablePointer<Float>
 
     func run<D: BlockDecoder>(_: D.Type, rows: Range<Int>) {
-        let k = w.cols, zero = w.row(0)  // stands in for rows past the end; results dropped
+        if columns == 1 { return runColumn(D.self, rows: rows) }
+        let k = w.cols
         for r0 in stride(from: rows.lowerBound, to: rows.upperBound, by: Panel.rows) {
             let height = min(Panel.rows, rows.upperBound - r0)
-            if columns == 1 {
-                let row = { i in i < height ? w.row(r0 + i) : zero }
-                tile(D.self, row(0), row(1), row(2), row(3), column: 0, width: 1, firstRow: r0, height: height)
-                continue
-            }
             for i in 0..<Panel.rows {
                 if i < height { D.decodeRow(w.row(r0 + i), cols: k, into: panel + i * k) } else { (panel + i * k).update(repeating: 0, count: k) }
             }
             let p = UnsafeRawPointer(panel)
             var n = 0
             while n + 2 <= columns {
-                tile(F32Row.self, p, p + 4 * k, p + 8 * k, p + 12 * k, column: n, width: 2, firstRow: r0, height: height)
+                tile(F32Row.self, p, p + 4 * k, p + 8 * k, p + 12 * k, column: n, width: 2, firstRow: r0, rowStep: 1, height: height)
                 n += 2
             }
             if n < columns {
-                tile(F32Row.self, p, p + 4 * k, p + 8 * k, p + 12 * k, column: n, width: 1, firstRow: r0, height: height)
+                tile(F32Row.self, p, p + 4 * k, p + 8 * k, p + 12 * k, column: n, width: 1, firstRow: r0, rowStep: 1, height: height)
             }
         }
     }
 
+    /// A single column reads the blocks in place, four rows at a time. The four rows are
+    /// a quarter of the range apart, so that memory is read as four long sequential
+    /// streams (four adjacent rows read in lockstep defeat the hardware prefetcher:
+    /// decode ran at half speed on weights that come from DRAM).
+    private func runColumn<D: BlockDecoder>(_: D.Type, rows: Range<Int>) {
+        let step = (rows.count + 3) / 4
+        for r0 in rows.lowerBound ..< rows.lowerBound + step {
+            let height = min(4, (rows.upperBound - 1 - r0) / step + 1)
+            let row = { i in i < height ? w.row(r0 + i * step) : w.row(r0) }  // a stand-in row's result is dropped
+            tile(D.self, row(0), row(1), row(2), row(3), column: 0, width: 1, firstRow: r0, rowStep: step, height: height)
+        }
+    }
+
     /// A 4-row x `width`-column register tile (`width` is 2 or 1, a constant after
-    /// inlining) over rows `w0...w3` in encoding `D`; stores its first `height` rows.
+    /// inlining) over rows `w0...w3` in encoding `D`, which are output rows `r0`,
+    /// `r0 + rowStep`, ...; stores the first `height` of them.
     @inline(__always)
     private func tile<D: BlockDecoder>(
         _: D.Type, _ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ w2: UnsafeRawPointer, _ w3: UnsafeRawPointer,
-        column n: Int, width: Int, firstRow r0: Int, height: Int
+        column n: Int, width: Int, firstRow r0: Int, rowStep: Int, height: Int
     ) {
         let x0 = UnsafeRawPointer(x + n * xStride), x1 = x0 + 4 * xStride
         var a0 = (SIMD8<Float>(), SIMD8<Float>()), a1 = a0, a2 = a0, a3 = a0
@@ -140,9 +150,9 @@ private struct MatmulJob {
             }
         }
         store(a0, row: r0, column: n, width: width)
-        if height > 1 { store(a1, row: r0 + 1, column: n, width: width) }
-        if height > 2 { store(a2, row: r0 + 2, column: n, width: width) }
-        if height > 3 { store(a3, row: r0 + 3, column: n, width: width) }
+        if height > 1 { store(a1, row: r0 + rowStep, column: n, width: width) }
+        if height > 2 { store(a2, row: r0 + 2 * rowStep, column: n, width: width) }
+        if height > 3 { store(a3, row: r0 + 3 * rowStep, column: n, width: width) }
     }
 
     @inline(__always)
