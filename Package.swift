@@ -30,6 +30,10 @@ let package = Package(
         .target(name: "RecycleDecoding", dependencies: ["RecycleModel"], swiftSettings: fast),
         // The command-line tool.
         .executableTarget(name: "recycle", dependencies: ["RecycleDecoding"], swiftSettings: fast),
+        // Benchmarks of the kernels, the forward pass and decoding (see Benchmarks/RESULTS.md).
+        .executableTarget(
+            name: "recycle-bench", dependencies: ["RecycleDecoding"], path: "Benchmarks/recycle-bench",
+            swiftSettings: fast),
         .testTarget(
             name: "RecycleTests",
             dependencies: ["RecycleDecoding"],

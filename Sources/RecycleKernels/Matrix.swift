@@ -28,17 +28,10 @@ public struct Matrix: @unchecked Sendable {
         precondition(r >= 0 && r < rows, "row out of range")
         let src = row(r)
         switch dtype {
-        case .f32:
-            out.update(from: src.assumingMemoryBound(to: Float.self), count: cols)
-        case .f16:
-            for i in 0..<cols { out[i] = Float(src.loadUnaligned(fromByteOffset: 2 * i, as: Float16.self)) }
-        case .q8_0, .q4_1:
-            for b in 0..<(cols / 32) {
-                let block = src + b * dtype.blockBytes
-                let (lo, hi) = dtype == .q8_0 ? Q8_0.dequantize(block) : Q4_1.dequantize(block)
-                UnsafeMutableRawPointer(out + 32 * b).storeBytes(of: lo, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(out + 32 * b + 16).storeBytes(of: hi, as: SIMD16<Float>.self)
-            }
+        case .f32: F32Row.decodeRow(src, cols: cols, into: out)
+        case .f16: F16Row.decodeRow(src, cols: cols, into: out)
+        case .q8_0: Q8_0.decodeRow(src, cols: cols, into: out)
+        case .q4_1: Q4_1.decodeRow(src, cols: cols, into: out)
         }
     }
 }

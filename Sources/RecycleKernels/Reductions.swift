@@ -8,6 +8,14 @@ public func horizontalSum(_ v: SIMD16<Float>) -> Float {
     return c[0] + c[1]
 }
 
+/// The same halving order for one SIMD8 (one AVX register).
+@inline(__always)
+public func horizontalSum(_ v: SIMD8<Float>) -> Float {
+    let b = v.lowHalf + v.highHalf
+    let c = b.lowHalf + b.highHalf
+    return c[0] + c[1]
+}
+
 /// Dot product of two `count`-float vectors, `count` a multiple of 16, in a fixed order:
 /// one SIMD16 accumulator, then `horizontalSum`.
 @inline(__always)

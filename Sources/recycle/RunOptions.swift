@@ -64,7 +64,9 @@ struct RunOptions {
         if choice.start == .cold, matrixPath != nil { throw .usage("--matrix needs --start hot (a cold start resets the matrix)") }
 
         var path = args.string("--model") ?? ""
-        if path.isEmpty { path = try DefaultModel.locate() }
+        if path.isEmpty {
+            do { path = try DefaultModel.locate() } catch { throw .failure(error.description) }
+        }
         do { model = try Model(path: path) } catch { throw .failure(error.description) }
         do { drafter = try choice.make(vocabularySize: model.config.vocabSize) } catch { throw .usage(error.description) }
         drafterChoice = choice

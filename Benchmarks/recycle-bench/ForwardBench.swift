@@ -1,0 +1,97 @@
+import RecycleDecoding
+import RecycleModel
+
+/// `recycle-bench forward`: the cost curve cost(N) of one forward pass over N new tokens
+/// on top of a filled KV cache, with logits for every token (what verifying N drafted
+/// tokens needs). Speculative decoding pays when cost(N) / cost(1) stays small.
+struct ForwardBench {
+    static let options: Options.Spec = [
+        Options.model, Options.threads, Options.runs, Options.json, (["--n"], true), (["--context"], true),
+    ]
+
+    struct Result: Encodable {
+        let n: Int
+        let ms_min, ms_median, ms_max: Double
+        let ratio_to_n1: Double
+    }
+
+    struct Report: Encodable {
+        let machine: Machine
+        let threads: Int
+        let context: Int
+        let logits: String
+        let results: [Result]
+    }
+
+    let path: String, threads: Int, runs: Int, batches: [Int], context: Int, json: Bool
+
+    init(_ o: Options) throws(BenchError) {
+        path = try o.modelPath()
+        threads = try o.int("--threads", default: 1, in: 1...256)
+        runs = try o.int("--runs", default: 5, in: 1...1000)
+        batches = try o.ints("--n", default: [1, 2, 4, 8, 16, 32, 64, 80, 128], in: 1...4096)
+        context = try o.int("--context", default: 512, in: 0...1 << 20)
+        json = o.has("--json")
+    }
+
+    func run() throws(BenchError) {
+        let model: Model
+        do { model = try Model(path: path) } catch { throw .failure(error.description) }
+        let capacity = context + batches.max()!
+        guard capacity <= model.config.contextLength else {
+            throw .usage("--context \(context) plus the largest N exceeds the model's context (\(model.config.contextLength))")
+        }
+        let transformer = Transformer(weights: model.weights, contextLength: capacity, threads: threads)
+        let tokens = syntheticTokens(model, count: capacity)
+        do {
+            if context > 0 { _ = try transformer.forward(Array(tokens[0..<context])) }
+            var medians: [Int: Double] = [:]
+            var results: [Result] = []
+            // N = 1 first, so every ratio has its denominator from the same run.
+            for n in [1] + batches.filter({ $0 != 1 }) {
+                let batch = Array(tokens[context..<(context + n)])
+                var samples: [Double] = []
+                for run in 0...runs {  // run 0 warms up and is not counted
+                    let t = try seconds { _ = try transformer.forward(batch, logits: .all) }
+                    transformer.cache.truncate(to: context)
+                    if run > 0 { samples.append(t * 1000) }
+                }
+                let s = Stats(samples)
+                medians[n] = s.median
+                if batches.contains(n) {
+                    results.append(Result(n: n, ms_min: s.min, ms_median: s.median, ms_max: s.max, ratio_to_n1: s.median / medians[1]!))
+                }
+            }
+            results.sort { $0.n < $1.n }
+            report(results)
+        } catch {
+            throw .failure("\(error)")
+        }
+    }
+
+    func report(_ results: [Result]) {
+        let machine = Machine(threads: threads)
+        if json {
+            printJSON(Report(machine: machine, threads: threads, context: context, logits: "all", results: results))
+            return
+        }
+        print(machine.markdown)
+        print("Forward pass of N tokens on a \(context)-token cache, logits for all N; ms median (min–max) of \(runs) runs\n")
+        printTable(["N", "ms", "ratio to N=1", "ms per token"], results.map {
+            ["\($0.n)", "\(format($0.ms_median, 1)) (\(format($0.ms_min, 1))–\(format($0.ms_max, 1)))",
+             format($0.ratio_to_n1), format($0.ms_median / Double($0.n))]
+        })
+    }
+}
+
+/// Ordinary text tokens (a repeated English passage), so activations look like real ones.
+func syntheticTokens(_ model: Model, count: Int) -> [Int32] {
+    let passage = """
+        The robot had never held a brush before. It studied the way light fell across the \
+        harbour in the morning, how the water turned from grey to gold, and tried to mix \
+        the colours it saw. Its first paintings were careful and flat; the old painter who \
+        lived next door laughed, then showed it how to let the paint run. 
+        """
+    let ids = model.tokenizer.encode(passage)
+    return (0..<count).map { ids[$0 % ids.count] }
+}

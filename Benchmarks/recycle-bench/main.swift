@@ -1,0 +1,40 @@
+import Foundation
+
+// recycle-bench: measures the kernels and the forward pass, one subcommand per file.
+
+let usage = """
+    recycle-bench: performance measurements of the recycle runtime.
+
+    Usage:
+      recycle-bench kernels [--n LIST] [-t T] [--runs R] [--json]
+          GOP/s of the batched matmul for every model matrix shape and batch size N.
+      recycle-bench forward [-m MODEL] [--n LIST] [--context C] [-t T] [--runs R] [--json]
+          ms per forward pass of N tokens on top of a C-token cache, and the ratio to N = 1.
+      recycle-bench decode [-m MODEL] [-t T] [-n N] [--prefill P] [--runs R] [--json]
+          greedy decode tokens/s (N tokens after a chat prompt) and prefill tokens/s (P tokens).
+
+    Common options:
+      -m, --model PATH   weights file; default: $RECYCLE_MODEL, else models/SmolLM2-135M-Instruct-Q4_1.rcyl
+      -t, --threads T    worker threads (default 1)
+          --runs R       timed runs per measurement; min, median and max are reported
+          --json         print one JSON object instead of a Markdown table
+    """
+
+func run(_ args: [String]) throws(BenchError) {
+    guard let command = args.first else { print(usage); return }
+    let rest = args.dropFirst()
+    switch command {
+    case "-h", "--help", "help": print(usage)
+    case "kernels": try KernelsBench(Options(rest, KernelsBench.options)).run()
+    case "forward": try ForwardBench(Options(rest, ForwardBench.options)).run()
+    case "decode": try DecodeBench(Options(rest, DecodeBench.options)).run()
+    default: throw .usage("unknown command \"\(command)\"")
+    }
+}
+
+do {
+    try run(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    FileHandle.standardError.write(Data("recycle-bench: \(error)\n".utf8))
+    exit(error.isUsage ? 2 : 1)
+}
