@@ -32,6 +32,8 @@ struct Options {
 
     func has(_ key: String) -> Bool { switches.contains(key) }
 
+    func string(_ key: String) -> String? { values[key] }
+
     func int(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws(BenchError) -> Int {
         guard let text = values[key] else { return fallback }
         guard let v = Int(text), range.contains(v) else {

@@ -12,6 +12,12 @@ let usage = """
           ms per forward pass of N tokens on top of a C-token cache, and the ratio to N = 1.
       recycle-bench decode [-m MODEL] [-t T] [-n N] [--prefill P] [--runs R] [--json]
           greedy decode tokens/s (N tokens after a chat prompt) and prefill tokens/s (P tokens).
+      recycle-bench specbench --questions FILE [-m MODEL] [--per-group N] [--every N] [-n 256]
+                    [--drafter recycle|pld|none] [--tree NAME|FILE] [--start hot|cold] [-k 8]
+                    [--turns all|first] [--system TEXT|none] [-t T] [--json]
+          Spec-Bench: plain greedy and the drafter on every question (all turns, ChatML, greedy);
+          MAT, tokens/s of both, speedup and whether the outputs were identical, per group.
+          --every N takes every N-th question of the file, --per-group N the first N per group.
 
     Common options:
       -m, --model PATH   weights file; default: $RECYCLE_MODEL, else models/SmolLM2-135M-Instruct-Q4_1.rcyl
@@ -28,6 +34,7 @@ func run(_ args: [String]) throws(BenchError) {
     case "kernels": try KernelsBench(Options(rest, KernelsBench.options)).run()
     case "forward": try ForwardBench(Options(rest, ForwardBench.options)).run()
     case "decode": try DecodeBench(Options(rest, DecodeBench.options)).run()
+    case "specbench": try SpecBench(Options(rest, SpecBench.options)).run()
     default: throw .usage("unknown command \"\(command)\"")
     }
 }
