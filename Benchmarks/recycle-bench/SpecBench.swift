@@ -180,14 +180,14 @@ struct SpecBench {
         for g in order { overall.add(groups[g]!) }
         let recycler = drafter as? TokenRecycler
         if json {
-            printJSON(Report(machine: Machine(threads: threads), drafter: drafter.name, tree: recycler?.template.name,
+            printJSON(Report(machine: Machine(threads: threads), drafter: drafter.name, tree: recycler?.treeName,
                              start: recycler?.start.rawValue, max_tokens: maxTokens, turns: firstTurnOnly ? "first" : "all",
                              system: system ?? "default", groups: groups.mapValues(GroupReport.init),
                              overall: GroupReport(overall), questions: perQuestion))
             return
         }
         print(Machine(threads: threads).markdown)
-        print("drafter \(drafter.name)" + (recycler.map { ", tree \($0.template.name), \($0.start.rawValue) start" } ?? "")
+        print("drafter \(drafter.name)" + (recycler.map { ", tree \($0.treeName), \($0.start.rawValue) start" } ?? "")
               + "; \(maxTokens) tokens per turn, turns: \(firstTurnOnly ? "first" : "all"), system: \(system ?? "default")\n")
         let columns = order + ["overall"]
         let tallies = order.map { groups[$0]! } + [overall]

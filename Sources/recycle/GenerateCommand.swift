@@ -89,7 +89,7 @@ struct GenerateCommand {
             ("accept_histogram", .ints(r.acceptHistogram.dropFirst().map { $0 })),
         ]
         if let recycler = run.drafter as? TokenRecycler {
-            fields.append(("tree", .string(recycler.template.name)))
+            fields.append(("tree", .string(recycler.treeName)))
         }
         if case let .random(temperature, topP, seed) = run.sampler {
             fields.append(("sampling", .object([

@@ -30,8 +30,9 @@ let usage = """
           --seed S            random seed for sampling (default: from the clock, printed)
           --drafter NAME      speculative drafter: none (default), recycle (Token Recycling),
                               pld (prompt lookup); greedy only, output identical to none
-          --tree NAME|FILE    recycle's draft tree: a built-in name (2.2.2, 2.2.2-l2, 2.2.2-l1,
-                              chain16, spine4, spine8) or a JSON list of rank paths (default 2.2.2)
+          --tree NAME|FILE    recycle's draft tree: auto (sized from measured verification cost
+                              and acceptance), a built-in name (2.2.2, 2.2.2-l2, 2.2.2-l1, chain16,
+                              spine4, spine8) or a JSON list of rank paths (default 2.2.2)
           --start hot|cold    recycle: keep the matrix across prompts (hot, default) or reset it
           --matrix FILE       recycle: load the matrix from FILE if it exists, save it at exit
       -k N                    recycle: candidates per token in the matrix (default 8)

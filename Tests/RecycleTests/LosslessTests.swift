@@ -42,6 +42,7 @@ final class LosslessTests: XCTestCase {
             ("recycle 2.2.2 hot", TokenRecycler(vocabularySize: vocab, template: try .named("2.2.2", k: 8)), 1),
             ("recycle chain16 cold", TokenRecycler(vocabularySize: vocab, template: try .named("chain16", k: 8), start: .cold), 3),
             ("recycle spine4 hot, k 4", TokenRecycler(vocabularySize: vocab, k: 4, template: try .named("spine4", k: 4)), 6),
+            ("recycle auto", TokenRecycler(vocabularySize: vocab, template: nil), 3),
             ("pld", PromptLookup(), 6),
         ]
         for (name, drafter, count) in drafters {

@@ -75,6 +75,13 @@ public protocol Drafter: AnyObject {
     func draft(root: Int32, context: [Int32]) -> DraftTree
     /// The result of verifying the last tree.
     func observe(_ verification: Verification)
+    /// Offers a way to time a verification pass of `n` nodes (seconds), for drafters that size
+    /// their trees by cost; called before each generation.
+    func calibrate(using measure: (Int) -> Double)
+}
+
+extension Drafter {
+    public func calibrate(using measure: (Int) -> Double) {}
 }
 
 /// Plain decoding: never drafts, so every pass confirms exactly one token.

@@ -6,7 +6,7 @@ public struct DrafterChoice: Sendable {
     }
 
     public var kind: Kind = .none
-    /// A built-in template name or a JSON file (recycle only).
+    /// "auto", a built-in template name or a JSON file (recycle only).
     public var tree = "2.2.2"
     public var k = 8
     public var start: TokenRecycler.Start = .hot
@@ -21,7 +21,8 @@ public struct DrafterChoice: Sendable {
         case .none: NoDrafter()
         case .pld: PromptLookup(draftLength: draftLength)
         case .recycle:
-            TokenRecycler(vocabularySize: vocabularySize, k: k, template: try TreeTemplate.named(tree, k: k), start: start)
+            TokenRecycler(vocabularySize: vocabularySize, k: k,
+                          template: tree == "auto" ? nil : try TreeTemplate.named(tree, k: k), start: start)
         }
     }
 }

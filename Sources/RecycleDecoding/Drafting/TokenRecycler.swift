@@ -17,18 +17,35 @@ public final class TokenRecycler: Drafter {
 
     public let k: Int
     public let vocabularySize: Int
-    public var template: TreeTemplate
+    /// The template of the last draft (chosen anew every step with `--tree auto`).
+    public private(set) var template: TreeTemplate
+    /// Set when the tree is chosen adaptively instead of fixed.
+    public private(set) var auto: AutoTree?
     public let start: Start
     /// `vocabularySize` rows of `k` token ids.
     public private(set) var matrix: [Int32]
 
-    public init(vocabularySize: Int, k: Int = 8, template: TreeTemplate, start: Start = .hot) {
+    /// A recycler drafting along a fixed `template`, or along an `AutoTree` when `template` is nil.
+    public init(vocabularySize: Int, k: Int = 8, template: TreeTemplate?, start: Start = .hot) {
         precondition(k >= 1 && vocabularySize >= 1)
         self.k = k
         self.vocabularySize = vocabularySize
-        self.template = template
+        if let template {
+            self.template = template
+        } else {
+            let auto = AutoTree(k: k)
+            self.auto = auto
+            self.template = auto.choose()
+        }
         self.start = start
         matrix = [Int32](repeating: 0, count: vocabularySize * k)
+    }
+
+    /// The name reports use: the fixed template's, or "auto".
+    public var treeName: String { auto == nil ? template.name : "auto" }
+
+    public func calibrate(using measure: (Int) -> Double) {
+        if auto?.isCalibrated == false { auto?.calibrate(measure) }
     }
 
     public var name: String { "recycle" }
@@ -41,6 +58,7 @@ public final class TokenRecycler: Drafter {
     }
 
     public func draft(root: Int32, context: [Int32]) -> DraftTree {
+        if let auto { template = auto.choose() }
         var tree = DraftTree(root: root)
         for (path, parent) in zip(template.paths, template.parents) {
             let parentToken = tree.tokens[parent + 1]
@@ -50,6 +68,13 @@ public final class TokenRecycler: Drafter {
     }
 
     public func observe(_ v: Verification) {
+        if auto != nil {
+            // Where each produced token stood in its predecessor's row, before this update.
+            for (j, token) in v.produced.enumerated() {
+                let row = Int(v.tree.tokens[v.acceptedPath[j]]) * k
+                auto!.record(rank: matrix[row..<(row + k)].firstIndex(of: token).map { $0 - row })
+            }
+        }
         for (i, token) in v.tree.tokens.enumerated() {
             replaceRow(of: token, with: v.candidates(ofNode: i))
         }

@@ -18,7 +18,7 @@ public struct TreeTemplate: Sendable, Equatable {
         public var description: String {
             switch self {
             case let .unknownName(n):
-                "unknown tree \"\(n)\" (built in: \(TreeTemplate.builtInNames.joined(separator: ", ")); or a JSON file)"
+                "unknown tree \"\(n)\" (built in: auto, \(TreeTemplate.builtInNames.joined(separator: ", ")); or a JSON file)"
             case let .unreadable(why): "cannot read the tree file: \(why)"
             case let .invalid(why): "invalid tree: \(why)"
             }
