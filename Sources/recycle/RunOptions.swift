@@ -61,6 +61,13 @@ struct RunOptions {
             sampler = .greedy
         }
         matrixPath = args.string("--matrix")
+        if let matrixPath {
+            // Fail before generating, not after: a run must not be lost to an unwritable path.
+            let directory = URL(fileURLWithPath: matrixPath).deletingLastPathComponent().path
+            guard access(directory, W_OK) == 0 else {
+                throw .failure("cannot write matrix file \(matrixPath): \(directory) is not a writable directory")
+            }
+        }
         if choice.start == .cold, matrixPath != nil { throw .usage("--matrix needs --start hot (a cold start resets the matrix)") }
 
         var path = args.string("--model") ?? ""

@@ -46,6 +46,36 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(steps[0]["ids"]?[0], 504)
     }
 
+    /// The drafters through the CLI: the same tokens as plain decoding, the speculative fields
+    /// in the JSON, and a matrix saved at exit and loaded on the next run.
+    func testDraftersThroughTheCLI() throws {
+        let model = try defaultModelPath()
+        let matrix = FileManager.default.temporaryDirectory.appendingPathComponent("matrix-\(UUID().uuidString).bin").path
+        defer { try? FileManager.default.removeItem(atPath: matrix) }
+        let common = ["generate", "-m", model, "--chat", "-p", "List three colours.", "-n", "24", "--json"]
+        func object(_ extra: [String]) throws -> [String: Any] {
+            let run = try recycle(common + extra)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            return try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        }
+        let plain = try object([])
+        XCTAssertEqual(plain["drafter"] as? String, "none")
+        XCTAssertEqual(plain["mean_accepted"] as? Double, 1)
+        for extra in [["--drafter", "pld"], ["--drafter", "recycle", "--tree", "2.2.2-l1", "--matrix", matrix],
+                      ["--drafter", "recycle", "--tree", "2.2.2-l1", "--matrix", matrix], ["--drafter", "recycle", "--tree", "auto"]] {
+            let o = try object(extra)
+            XCTAssertEqual(o["tokens"] as? [Int], plain["tokens"] as? [Int], "\(extra)")
+            let histogram = o["accept_histogram"] as! [Int]
+            XCTAssertEqual(histogram.reduce(0, +), o["forward_passes"] as? Int)
+            XCTAssertEqual(histogram.enumerated().reduce(0) { $0 + ($1.offset + 1) * $1.element }, (o["tokens"] as! [Int]).count)
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: matrix), "the matrix is saved at exit")
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: matrix))
+        let corrupt = try recycle(common + ["--drafter", "recycle", "--matrix", matrix])
+        XCTAssertEqual(corrupt.status, 1)
+        XCTAssertTrue(corrupt.stderr.contains("not a recycle matrix file"), corrupt.stderr)
+    }
+
     func testStreamingTextAndDefaultSystemPrompt() throws {
         let run = try recycle(["generate", "-m", try defaultModelPath(), "--chat", "-p", "Say hello.", "-n", "8"])
         XCTAssertEqual(run.status, 0, run.stderr)
@@ -68,6 +98,13 @@ final class CLITests: XCTestCase {
             (["generate", "-m", "/nonexistent.rcyl", "-p", "hi"], 1, "cannot open weights file /nonexistent.rcyl"),
             (["generate", "-m", model, "-p", String(repeating: "word ", count: 200), "-c", "64"], 1, "the context holds 64"),
             (["inspect"], 2, "exactly one weights file"),
+            (["generate", "-m", model, "-p", "hi", "--drafter", "recycle", "--temp", "0.7"], 2, "verifies greedy choices only"),
+            (["generate", "-m", model, "-p", "hi", "--drafter", "medusa"], 2, "--drafter must be one of"),
+            (["generate", "-m", model, "-p", "hi", "--drafter", "recycle", "--tree", "no-such-tree"], 2, "unknown tree"),
+            (["generate", "-m", model, "-p", "hi", "--tree", "2.2.2"], 2, "--tree needs --drafter recycle"),
+            (["generate", "-m", model, "-p", "hi", "--drafter", "recycle", "--start", "warm"], 2, "--start must be hot or cold"),
+            (["generate", "-m", model, "-p", "hi", "--drafter", "recycle", "--start", "cold", "--matrix", "/tmp/m"], 2, "--matrix needs --start hot"),
+            (["generate", "-m", model, "-p", "hi", "--drafter", "recycle", "--matrix", "/nonexistent-dir/m.bin"], 1, "cannot write matrix file"),
         ]
         for (arguments, status, message) in cases {
             let run = try recycle(arguments)
