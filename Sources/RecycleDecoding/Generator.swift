@@ -18,6 +18,8 @@ public struct TopLogits: Sendable {
 
 public struct GenerationResult: Sendable {
     public var promptTokens: [Int32]
+    /// Prompt tokens whose keys and values were already cached (an earlier turn's).
+    public var reusedTokens = 0
     public var tokens: [Int32] = []
     public var stopReason: StopReason = .maxTokens
     /// Top-K candidates per generated token (empty unless requested).
@@ -87,6 +89,7 @@ public final class Generator {
         reused = min(reused, prompt.count - 1)
         transformer.cache.truncate(to: reused)
         cachedTokens.removeLast(cachedTokens.count - reused)
+        result.reusedTokens = reused
         drafter.begin(context: prompt)
         let clock = ContinuousClock()
         let prefillStart = clock.now

@@ -106,8 +106,9 @@ struct GenerateCommand {
 
 /// One line for stderr: speed and, when drafting, how many tokens each pass confirmed.
 func summary(_ r: GenerationResult, run: RunOptions) -> String {
-    var line = String(format: "prompt %d tokens in %.1f ms; generated %d tokens at %.2f tok/s; stop: %@; %d threads",
-                      r.promptTokens.count, r.prefillSeconds * 1000, r.tokens.count, r.tokensPerSecond,
+    let reused = r.reusedTokens > 0 ? " (\(r.reusedTokens) cached)" : ""
+    var line = String(format: "prompt %d tokens%@ in %.1f ms; generated %d tokens at %.2f tok/s; stop: %@; %d threads",
+                      r.promptTokens.count, reused, r.prefillSeconds * 1000, r.tokens.count, r.tokensPerSecond,
                       r.stopReason.rawValue, run.threads)
     if !(run.drafter is NoDrafter) {
         line += String(format: "; drafter %@: %d passes, %.2f tokens per pass", run.drafter.name, r.forwardPasses, r.meanAccepted)

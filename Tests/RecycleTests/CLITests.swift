@@ -9,16 +9,19 @@ final class CLITests: XCTestCase {
         var stderr: String
     }
 
-    /// Runs the `recycle` binary built next to this test bundle.
-    func recycle(_ arguments: [String]) throws -> Run {
+    /// Runs the `recycle` binary built next to this test bundle, with `input` on stdin.
+    func recycle(_ arguments: [String], input: String = "") throws -> Run {
         let binary = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("recycle")
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe(), err = Pipe(), stdin = Pipe()
         process.standardOutput = out
         process.standardError = err
+        process.standardInput = stdin
         try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -74,6 +77,22 @@ final class CLITests: XCTestCase {
         let corrupt = try recycle(common + ["--drafter", "recycle", "--matrix", matrix])
         XCTAssertEqual(corrupt.status, 1)
         XCTAssertTrue(corrupt.stderr.contains("not a recycle matrix file"), corrupt.stderr)
+    }
+
+    /// Two turns of `recycle chat`: both answered, the second reusing the first's cache
+    /// (only its new tokens are prefilled), with the recycler learning across turns.
+    func testChatKeepsTheConversation() throws {
+        let run = try recycle(["chat", "-m", try defaultModelPath(), "--drafter", "recycle", "--tree", "2.2.2-l1", "-n", "32"],
+                              input: "What is the capital of France?\nAnd of Germany?\n")
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("Paris"), run.stdout)
+        XCTAssertTrue(run.stdout.contains("Berlin"), run.stdout)
+        let prompts = run.stderr.split(separator: "\n").filter { $0.hasPrefix("prompt ") }
+        XCTAssertEqual(prompts.count, 2, run.stderr)
+        // Turn 2's prompt is the whole conversation, of which only the new message is computed.
+        XCTAssertFalse(prompts[0].contains("cached"), run.stderr)
+        XCTAssertTrue(prompts[1].contains("cached"), run.stderr)
+        XCTAssertTrue(prompts.allSatisfy { $0.contains("drafter recycle") })
     }
 
     func testStreamingTextAndDefaultSystemPrompt() throws {

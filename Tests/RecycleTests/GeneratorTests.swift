@@ -21,6 +21,23 @@ final class GeneratorTests: XCTestCase {
         XCTAssertEqual(try defaultModel().tokenizer.decode(Array(result.tokens.dropLast())), "The capital of France is Paris.")
     }
 
+    /// A second turn reuses the cached conversation and computes only what is new; a prompt
+    /// that departs from the cache recomputes from the point of departure.
+    func testNextTurnReusesTheCache() throws {
+        let model = try defaultModel()
+        let generator = Generator(model: model, contextLength: 256, threads: 2)
+        let first = model.tokenizer.encode("<|im_start|>user\nName a fruit.<|im_end|>\n<|im_start|>assistant\n")
+        let one = try generator.generate(prompt: first, maxTokens: 16, sampler: .greedy)
+        XCTAssertEqual(one.reusedTokens, 0)
+        let next = first + one.tokens + model.tokenizer.encode("\n<|im_start|>user\nAnother one.<|im_end|>\n<|im_start|>assistant\n")
+        let two = try generator.generate(prompt: next, maxTokens: 16, sampler: .greedy)
+        XCTAssertEqual(two.reusedTokens, first.count + one.tokens.count - 1, "all but the last generated token (never fed back)")
+        let fresh = try Generator(model: model, contextLength: 256, threads: 2).generate(prompt: next, maxTokens: 16, sampler: .greedy)
+        XCTAssertEqual(two.tokens, fresh.tokens)
+        let other = try generator.generate(prompt: Array(first.prefix(5)) + [28, 29, 30], maxTokens: 4, sampler: .greedy)
+        XCTAssertEqual(other.reusedTokens, 5)
+    }
+
     func testMaxTokensAndContextLimits() throws {
         let model = try defaultModel()
         let prompt = model.tokenizer.encode("Once upon a time")
