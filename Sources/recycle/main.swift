@@ -32,7 +32,7 @@ let usage = """
                               pld (prompt lookup); greedy only, output identical to none
           --tree NAME|FILE    recycle's draft tree: auto (sized from measured verification cost
                               and acceptance), a built-in name (2.2.2, 2.2.2-l2, 2.2.2-l1, chain16,
-                              spine4, spine8) or a JSON list of rank paths (default 2.2.2)
+                              spine4, spine8) or a JSON list of rank paths (default auto)
           --start hot|cold    recycle: keep the matrix across prompts (hot, default) or reset it
           --matrix FILE       recycle: load the matrix from FILE if it exists, save it at exit
       -k N                    recycle: candidates per token in the matrix (default 8)

@@ -7,7 +7,7 @@ public struct DrafterChoice: Sendable {
 
     public var kind: Kind = .none
     /// "auto", a built-in template name or a JSON file (recycle only).
-    public var tree = "2.2.2"
+    public var tree = "auto"
     public var k = 8
     public var start: TokenRecycler.Start = .hot
     /// Longest PLD draft.
