@@ -13,6 +13,9 @@ struct ForwardBench {
         let n: Int
         let ms_min, ms_median, ms_max: Double
         let ratio_to_n1: Double
+        /// Process CPU time per pass (all threads), and its ratio to N = 1.
+        let cpu_ms_median: Double
+        let cpu_ratio_to_n1: Double
     }
 
     struct Report: Encodable {
@@ -45,21 +48,25 @@ struct ForwardBench {
         let tokens = syntheticTokens(model, count: capacity)
         do {
             if context > 0 { _ = try transformer.forward(Array(tokens[0..<context])) }
-            var medians: [Int: Double] = [:]
+            var medians: [Int: Double] = [:], cpuMedians: [Int: Double] = [:]
             var results: [Result] = []
             // N = 1 first, so every ratio has its denominator from the same run.
             for n in [1] + batches.filter({ $0 != 1 }) {
                 let batch = Array(tokens[context..<(context + n)])
-                var samples: [Double] = []
+                var samples: [Double] = [], cpu: [Double] = []
                 for run in 0...runs {  // run 0 warms up and is not counted
+                    let cpu0 = processCPUSeconds()
                     let t = try seconds { _ = try transformer.forward(batch, logits: .all) }
+                    let c = processCPUSeconds() - cpu0
                     transformer.cache.truncate(to: context)
-                    if run > 0 { samples.append(t * 1000) }
+                    if run > 0 { samples.append(t * 1000); cpu.append(c * 1000) }
                 }
-                let s = Stats(samples)
+                let s = Stats(samples), c = Stats(cpu)
                 medians[n] = s.median
+                cpuMedians[n] = c.median
                 if batches.contains(n) {
-                    results.append(Result(n: n, ms_min: s.min, ms_median: s.median, ms_max: s.max, ratio_to_n1: s.median / medians[1]!))
+                    results.append(Result(n: n, ms_min: s.min, ms_median: s.median, ms_max: s.max, ratio_to_n1: s.median / medians[1]!,
+                                          cpu_ms_median: c.median, cpu_ratio_to_n1: c.median / cpuMedians[1]!))
                 }
             }
             results.sort { $0.n < $1.n }
@@ -77,9 +84,9 @@ struct ForwardBench {
         }
         print(machine.markdown)
         print("Forward pass of N tokens on a \(context)-token cache, logits for all N; ms median (min–max) of \(runs) runs\n")
-        printTable(["N", "ms", "ratio to N=1", "ms per token"], results.map {
+        printTable(["N", "ms", "ratio to N=1", "ms per token", "CPU ms", "CPU ratio to N=1"], results.map {
             ["\($0.n)", "\(format($0.ms_median, 1)) (\(format($0.ms_min, 1))–\(format($0.ms_max, 1)))",
-             format($0.ratio_to_n1), format($0.ms_median / Double($0.n))]
+             format($0.ratio_to_n1), format($0.ms_median / Double($0.n)), format($0.cpu_ms_median, 1), format($0.cpu_ratio_to_n1)]
         })
     }
 }

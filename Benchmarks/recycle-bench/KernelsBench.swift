@@ -21,6 +21,9 @@ struct KernelsBench {
     struct Report: Encodable {
         let machine: Machine
         let results: [Result]
+        /// Cost of one `WorkerPool.forEachChunk` call with an empty body: the fixed price
+        /// of every parallel matmul.
+        let pool_call_us: Stats
     }
 
     let threads: Int, runs: Int, batches: [Int], json: Bool
@@ -55,8 +58,12 @@ struct KernelsBench {
                 results.append(Result(rows: rows, cols: cols, dtype: dtype.rawValue, n: n, gops: gops))
             }
         }
+        let calls = 10_000
+        let poolCall = Stats((0..<runs).map { _ in
+            seconds { for _ in 0..<calls { pool.forEachChunk(of: threads) { _ in } } } / Double(calls) * 1e6
+        })
         let machine = Machine(threads: threads)
-        if json { printJSON(Report(machine: machine, results: results)); return }
+        if json { printJSON(Report(machine: machine, results: results, pool_call_us: poolCall)); return }
         print(machine.markdown + "; GOP/s = 2·rows·cols·N / time, median (min–max) of \(runs) runs\n")
         let header = ["shape (rows x cols, dtype)"] + batches.map { "N=\($0)" }
         let rows = Self.shapes.map { shape in
@@ -65,6 +72,7 @@ struct KernelsBench {
             }
         }
         printTable(header, rows)
+        print("\nWorkerPool call with an empty body: \(format(poolCall.median)) µs (\(format(poolCall.min))–\(format(poolCall.max)))")
     }
 
     /// Random but well-formed blocks: f16 scales of a realistic size, any quant bytes.

@@ -23,6 +23,15 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }
 
+/// CPU time this process has used, all threads together. On a shared machine it moves
+/// much less than wall time when other work competes for the cores, so single-thread
+/// comparisons quote it next to wall time.
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
 /// What every report states about where it ran.
 struct Machine: Encodable {
     let cpu: String

@@ -68,7 +68,14 @@ extension BlockDecoder {
     static func decodeRow(_ row: UnsafeRawPointer, cols: Int, into out: UnsafeMutablePointer<Float>) {
         let raw = UnsafeMutableRawPointer(out)
         for b in 0..<(cols / 32) {
-            for s in 0..<4 { raw.storeBytes(of: slice(s, ofBlock: b, in: row), toByteOffset: 128 * b + 32 * s, as: SIMD8<Float>.self) }
+            // All four slices before any store, so the block's scales are read once (a
+            // store in between might alias them, as far as the compiler knows).
+            let s0 = slice(0, ofBlock: b, in: row), s1 = slice(1, ofBlock: b, in: row)
+            let s2 = slice(2, ofBlock: b, in: row), s3 = slice(3, ofBlock: b, in: row)
+            raw.storeBytes(of: s0, toByteOffset: 128 * b, as: SIMD8<Float>.self)
+            raw.storeBytes(of: s1, toByteOffset: 128 * b + 32, as: SIMD8<Float>.self)
+            raw.storeBytes(of: s2, toByteOffset: 128 * b + 64, as: SIMD8<Float>.self)
+            raw.storeBytes(of: s3, toByteOffset: 128 * b + 96, as: SIMD8<Float>.self)
         }
     }
 }

@@ -12,12 +12,16 @@
 /// fused-multiply-added in order (0..<8, 8..<16, ...), each weight decoded by
 /// `BlockDecoder` (from the file or, identically, from the f32 panel); then
 /// `horizontalSum`. Tiles differ only in how many (row, column) accumulators run side
-/// by side; a panel's missing rows are decoded as zeros and their results dropped.
+/// by side; a tile slot without a row of its own computes a stand-in row (zeros, or a
+/// repeated row) whose result is dropped. No split-K, no N-dependent order.
 ///
-/// Machine code of the batch tile's inner loop (`tile` with `F32Row`, width 2; checked
-/// with `objdump -d .build/release/RecycleKernels.build/Matmul.swift.o`): per 8 floats,
-/// 2 `vmovups` of x, 4 `vmovups` of panel rows and 8 `vfmadd231ps` on 8 ymm accumulators;
-/// no calls, no scalar lane loops, no stack traffic.
+/// Machine code (`objdump -d .build/release/RecycleKernels.build/Matmul.swift.o`, AVX2):
+/// - batch tile (`tile` over `F32Row`, width 2), per 8 floats: 2 `vmovups` of x, 4
+///   `vmovups` of panel rows, 8 `vfmadd231ps` into 8 ymm accumulators;
+/// - single column over Q8_0, per row and 8 weights: `vpmovsxbd` (from memory),
+///   `vcvtdq2ps`, `vmulps` by the block scale, one FMA into the row's accumulator;
+///   over Q4_1: `vpmovzxbd`, `vpand`/`vpsrlw`, `vcvtdq2ps`, `vfmadd` (d·q + m), one FMA;
+/// no calls (no `fmaf`), no scalar lane loops, no spills in the inner loops.
 ///
 /// - Parameters:
 ///   - w: weights `[rows, cols]`; `cols` must be a multiple of 32.

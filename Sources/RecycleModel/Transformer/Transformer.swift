@@ -107,9 +107,10 @@ public final class Transformer: @unchecked Sendable {
             // Attention block. Token i's keys and values go to cache slot start + i.
             for i in 0..<n { rmsNorm(b.x + i * d, weight: layer.attentionNorm, out: b.xb + i * d, count: d, eps: eps) }
             let keys = cache.keys(layer: l, position: start), values = cache.values(layer: l, position: start)
-            matmul(layer.query, x: b.xb, xStride: d, y: b.q, yStride: c.queryDim, columns: n, pool: pool)
-            matmul(layer.key, x: b.xb, xStride: d, y: keys, yStride: c.kvDim, columns: n, pool: pool)
-            matmul(layer.value, x: b.xb, xStride: d, y: values, yStride: c.kvDim, columns: n, pool: pool)
+            matmul([MatmulOutput(layer.query, y: b.q, yStride: c.queryDim),
+                    MatmulOutput(layer.key, y: keys, yStride: c.kvDim),
+                    MatmulOutput(layer.value, y: values, yStride: c.kvDim)],
+                   x: b.xb, xStride: d, columns: n, pool: pool)
             for i in 0..<n {
                 rope.apply(b.q + i * c.queryDim, heads: c.heads, position: layout.positions[i])
                 rope.apply(keys + i * c.kvDim, heads: c.kvHeads, position: layout.positions[i])
@@ -120,8 +121,8 @@ public final class Transformer: @unchecked Sendable {
 
             // Feed-forward block (SwiGLU).
             for i in 0..<n { rmsNorm(b.x + i * d, weight: layer.ffnNorm, out: b.xb + i * d, count: d, eps: eps) }
-            matmul(layer.gate, x: b.xb, xStride: d, y: b.gate, yStride: c.ffnDim, columns: n, pool: pool)
-            matmul(layer.up, x: b.xb, xStride: d, y: b.up, yStride: c.ffnDim, columns: n, pool: pool)
+            matmul([MatmulOutput(layer.gate, y: b.gate, yStride: c.ffnDim), MatmulOutput(layer.up, y: b.up, yStride: c.ffnDim)],
+                   x: b.xb, xStride: d, columns: n, pool: pool)
             siluMultiply(gate: b.gate, up: b.up, count: n * c.ffnDim)
             matmul(layer.down, x: b.gate, xStride: c.ffnDim, y: b.xb, yStride: d, columns: n, pool: pool)
             addInPlace(b.x, b.xb, count: n * d)
