@@ -85,19 +85,13 @@ struct SpecBench {
         maxTokens = try o.int("--max-tokens", default: 256, in: 1...8192)
         perGroup = o.string("--per-group") == nil ? nil : try o.int("--per-group", default: 0, in: 1...100_000)
         every = try o.int("--every", default: 1, in: 1...100_000)
-        var choice = DrafterChoice()
-        choice.kind = .recycle
-        if let name = o.string("--drafter") {
-            guard let kind = DrafterChoice.Kind(rawValue: name) else { throw .usage("--drafter must be none, recycle or pld, got \"\(name)\"") }
-            choice.kind = kind
+        let k = o.string("-k") == nil ? nil : try o.int("-k", default: 8, in: 1...64)
+        do {
+            choice = try DrafterChoice(kind: o.string("--drafter"), tree: o.string("--tree"), k: k,
+                                       start: o.string("--start"), defaultKind: .recycle)
+        } catch {
+            throw .usage(error.description)
         }
-        choice.tree = o.string("--tree") ?? choice.tree
-        choice.k = try o.int("-k", default: 8, in: 1...64)
-        if let start = o.string("--start") {
-            guard let s = TokenRecycler.Start(rawValue: start) else { throw .usage("--start must be hot or cold, got \"\(start)\"") }
-            choice.start = s
-        }
-        self.choice = choice
         switch o.string("--turns") ?? "all" {
         case "all": firstTurnOnly = false
         case "first": firstTurnOnly = true

@@ -33,20 +33,14 @@ struct RunOptions {
     init(_ args: Arguments) throws(CLIError) {
         threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...1024)
         let temperature = try args.float("--temp", default: 0, in: 0...100)
-        var choice = DrafterChoice()
-        if let name = args.string("--drafter") {
-            guard let kind = DrafterChoice.Kind(rawValue: name) else {
-                throw .usage("--drafter must be one of \(DrafterChoice.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(name)\"")
-            }
-            choice.kind = kind
-        }
-        let recycleOnly = ["--tree", "--start", "--matrix", "-k"].filter { args.string($0) != nil }
-        if choice.kind != .recycle, let flag = recycleOnly.first { throw .usage("\(flag) needs --drafter recycle") }
-        choice.k = try args.int("-k", default: 8, in: 1...64)
-        choice.tree = args.string("--tree") ?? choice.tree
-        if let start = args.string("--start") {
-            guard let s = TokenRecycler.Start(rawValue: start) else { throw .usage("--start must be hot or cold, got \"\(start)\"") }
-            choice.start = s
+        if args.string("--matrix") != nil && args.string("--drafter") != "recycle" { throw .usage("--matrix needs --drafter recycle") }
+        let choice: DrafterChoice
+        let k = args.string("-k") == nil ? nil : try args.int("-k", default: 8, in: 1...64)
+        do {
+            choice = try DrafterChoice(kind: args.string("--drafter"), tree: args.string("--tree"), k: k,
+                                       start: args.string("--start"), defaultKind: .none)
+        } catch {
+            throw .usage(error.description)
         }
         if temperature > 0 {
             guard choice.kind == .none else {

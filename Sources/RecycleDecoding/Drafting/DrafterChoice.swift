@@ -15,6 +15,33 @@ public struct DrafterChoice: Sendable {
 
     public init() {}
 
+    /// Parses command-line values (nil: not given). `tree`, `k` and `start` belong to `recycle`
+    /// and are refused with other drafters, so a typo never goes unnoticed.
+    public init(kind: String?, tree: String?, k: Int?, start: String?, defaultKind: Kind) throws(UsageError) {
+        self.kind = defaultKind
+        if let kind {
+            guard let parsed = Kind(rawValue: kind) else {
+                throw UsageError("--drafter must be one of \(Kind.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(kind)\"")
+            }
+            self.kind = parsed
+        }
+        if self.kind != .recycle, let flag = [("--tree", tree != nil), ("-k", k != nil), ("--start", start != nil)].first(where: \.1) {
+            throw UsageError("\(flag.0) needs --drafter recycle")
+        }
+        if let tree { self.tree = tree }
+        if let k { self.k = k }
+        if let start {
+            guard let parsed = TokenRecycler.Start(rawValue: start) else { throw UsageError("--start must be hot or cold, got \"\(start)\"") }
+            self.start = parsed
+        }
+    }
+
+    /// A bad drafter option, with the message to show.
+    public struct UsageError: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
     /// Builds the drafter for a model with `vocabularySize` tokens.
     public func make(vocabularySize: Int) throws(TreeTemplate.Error) -> Drafter {
         switch kind {
