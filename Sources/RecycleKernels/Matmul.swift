@@ -105,9 +105,13 @@ private struct MatmulJob {
         for r0 in stride(from: rows.lowerBound, to: rows.upperBound, by: Panel.rows) {
             let height = min(Panel.rows, rows.upperBound - r0)
             for i in 0..<Panel.rows {
-                if i < height { D.decodeRow(w.row(r0 + i), cols: k, into: panel + i * k) } else { (panel + i * k).update(repeating: 0, count: k) }
+                if i < height {
+                    D.decodeRow(w.row(r0 + i), cols: k, into: panel + i * k)
+                } else {
+                    (panel + i * k).update(repeating: 0, count: k)  // a stand-in row; its result is dropped
+                }
             }
-            let p = UnsafeRawPointer(panel)
+            let p = UnsafeRawPointer(panel)  // row i at byte offset 4 * k * i
             var n = 0
             while n + 2 <= columns {
                 tile(F32Row.self, p, p + 4 * k, p + 8 * k, p + 12 * k, column: n, width: 2, firstRow: r0, rowStep: 1, height: height)
@@ -124,9 +128,9 @@ private struct MatmulJob {
     /// streams (four adjacent rows read in lockstep defeat the hardware prefetcher:
     /// decode ran at half speed on weights that come from DRAM).
     private func runColumn<D: BlockDecoder>(_: D.Type, rows: Range<Int>) {
-        let step = (rows.count + 3) / 4
+        let step = (rows.count + Panel.rows - 1) / Panel.rows
         for r0 in rows.lowerBound ..< rows.lowerBound + step {
-            let height = min(4, (rows.upperBound - 1 - r0) / step + 1)
+            let height = min(Panel.rows, (rows.upperBound - 1 - r0) / step + 1)
             let row = { i in i < height ? w.row(r0 + i * step) : w.row(r0) }  // a stand-in row's result is dropped
             tile(D.self, row(0), row(1), row(2), row(3), column: 0, width: 1, firstRow: r0, rowStep: step, height: height)
         }

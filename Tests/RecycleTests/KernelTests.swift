@@ -124,6 +124,31 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// A fused call over several matrices (Q, K, V) equals separate calls, bitwise.
+    func testFusedMatmulEqualsSeparateCalls() {
+        let cols = 64
+        let parts = [(DType.q4_1, 13), (.q8_0, 6), (.f16, 9)].enumerated().map { i, p in
+            makeMatrix(p.0, rows: p.1, cols: cols, seed: UInt64(20 + i)).0
+        }
+        defer { for w in parts { w.base.deallocate() } }
+        var rng = TestRandom(seed: 6)
+        let x = (0..<(5 * cols)).map { _ in Float(rng.uniform(-1, 1)) }
+        for n in [1, 5] {
+            let pool = WorkerPool(threads: 2)
+            var separate = parts.map { [Float](repeating: .nan, count: n * $0.rows) }
+            for (i, w) in parts.enumerated() {
+                matmul(w, x: x, xStride: cols, y: &separate[i], yStride: w.rows, columns: n, pool: pool)
+            }
+            let ys = parts.map { UnsafeMutablePointer<Float>.allocate(capacity: n * $0.rows) }
+            defer { for y in ys { y.deallocate() } }
+            matmul(zip(parts, ys).map { MatmulOutput($0, y: $1, yStride: $0.rows) }, x: x, xStride: cols, columns: n, pool: pool)
+            let fused = zip(parts, ys).map { Array(UnsafeBufferPointer(start: $1, count: n * $0.rows)) }
+            for i in parts.indices {
+                XCTAssertEqual(fused[i].map(\.bitPattern), separate[i].map(\.bitPattern), "matrix \(i), \(n) columns")
+            }
+        }
+    }
+
     func testRMSNormMatchesReference() {
         var rng = TestRandom(seed: 9)
         let x = (0..<576).map { _ in Float(rng.uniform(-3, 3)) }
