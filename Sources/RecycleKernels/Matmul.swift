@@ -3,8 +3,8 @@
 ///
 /// How: rows are taken four at a time (a panel). For a batch, each panel is decoded once
 /// to f32 in an L1-resident buffer and a 4-row x 2-column register tile sweeps the batch,
-/// so N columns cost far less than N single columns. A single column (decode) skips the
-/// buffer: its tile reads the quantized blocks directly.
+/// so N columns cost far less than N single columns. A few columns (decode, small draft
+/// trees), and f32 weights, skip the buffer: the tiles read the weights in place.
 ///
 /// Batch invariance: every output element is computed by the same sequence of
 /// floating-point operations, whatever the batch size and the column's place in it. Its
@@ -88,6 +88,9 @@ public func matmul(
 /// Rows decoded together; also the tile height.
 private enum Panel {
     static let rows = 4
+    /// Up to this many columns, quantized rows are decoded where used, once per column pair,
+    /// rather than once into the panel buffer (measured: `recycle-bench forward`).
+    static let directColumns = 2
 }
 
 /// One matrix's share of rows, on one thread.
@@ -100,7 +103,7 @@ private struct MatmulJob {
     let panel: UnsafeMutablePointer<Float>
 
     func run<D: BlockDecoder>(_: D.Type, rows: Range<Int>) {
-        if columns == 1 { return runColumn(D.self, rows: rows) }
+        if columns <= Panel.directColumns || D.self == F32Row.self { return runDirect(D.self, rows: rows) }
         let k = w.cols
         for r0 in stride(from: rows.lowerBound, to: rows.upperBound, by: Panel.rows) {
             let height = min(Panel.rows, rows.upperBound - r0)
@@ -112,27 +115,38 @@ private struct MatmulJob {
                 }
             }
             let p = UnsafeRawPointer(panel)  // row i at byte offset 4 * k * i
-            var n = 0
-            while n + 2 <= columns {
-                tile(F32Row.self, p, p + 4 * k, p + 8 * k, p + 12 * k, column: n, width: 2, firstRow: r0, rowStep: 1, height: height)
-                n += 2
-            }
-            if n < columns {
-                tile(F32Row.self, p, p + 4 * k, p + 8 * k, p + 12 * k, column: n, width: 1, firstRow: r0, rowStep: 1, height: height)
-            }
+            sweep(F32Row.self, p, p + 4 * k, p + 8 * k, p + 12 * k, firstRow: r0, rowStep: 1, height: height)
         }
     }
 
-    /// A single column reads the blocks in place, four rows at a time. The four rows are
-    /// a quarter of the range apart, so that memory is read as four long sequential
-    /// streams (four adjacent rows read in lockstep defeat the hardware prefetcher:
-    /// decode ran at half speed on weights that come from DRAM).
-    private func runColumn<D: BlockDecoder>(_: D.Type, rows: Range<Int>) {
+    /// Few columns (decode, small draft trees), or f32 weights (nothing to decode): the
+    /// tiles read the weights in place, four rows at a time. The four rows are a quarter
+    /// of the range apart, so that memory is read as four long sequential streams (four
+    /// adjacent rows read in lockstep defeat the hardware prefetcher: decode ran at half
+    /// speed on weights that come from DRAM). Weights read from DRAM once serve every
+    /// column, so when reading weights is the bottleneck, N columns cost about one.
+    private func runDirect<D: BlockDecoder>(_: D.Type, rows: Range<Int>) {
         let step = (rows.count + Panel.rows - 1) / Panel.rows
         for r0 in rows.lowerBound ..< rows.lowerBound + step {
             let height = min(Panel.rows, (rows.upperBound - 1 - r0) / step + 1)
             let row = { i in i < height ? w.row(r0 + i * step) : w.row(r0) }  // a stand-in row's result is dropped
-            tile(D.self, row(0), row(1), row(2), row(3), column: 0, width: 1, firstRow: r0, rowStep: step, height: height)
+            sweep(D.self, row(0), row(1), row(2), row(3), firstRow: r0, rowStep: step, height: height)
+        }
+    }
+
+    /// Every column through 4-row tiles over rows `w0...w3`, two columns at a time.
+    @inline(__always)
+    private func sweep<D: BlockDecoder>(
+        _: D.Type, _ w0: UnsafeRawPointer, _ w1: UnsafeRawPointer, _ w2: UnsafeRawPointer, _ w3: UnsafeRawPointer,
+        firstRow r0: Int, rowStep: Int, height: Int
+    ) {
+        var n = 0
+        while n + 2 <= columns {
+            tile(D.self, w0, w1, w2, w3, column: n, width: 2, firstRow: r0, rowStep: rowStep, height: height)
+            n += 2
+        }
+        if n < columns {
+            tile(D.self, w0, w1, w2, w3, column: n, width: 1, firstRow: r0, rowStep: rowStep, height: height)
         }
     }
 
