@@ -28,11 +28,13 @@ let package = Package(
         .target(name: "RecycleModel", dependencies: ["RecycleKernels"], swiftSettings: fast),
         // Generation loop and samplers (and, later, speculative drafters).
         .target(name: "RecycleDecoding", dependencies: ["RecycleModel"], swiftSettings: fast),
+        // The command-line parser the two executables share.
+        .target(name: "RecycleArguments"),
         // The command-line tool.
-        .executableTarget(name: "recycle", dependencies: ["RecycleDecoding"], swiftSettings: fast),
+        .executableTarget(name: "recycle", dependencies: ["RecycleDecoding", "RecycleArguments"], swiftSettings: fast),
         // Benchmarks of the kernels, the forward pass and decoding (see Benchmarks/RESULTS.md).
         .executableTarget(
-            name: "recycle-bench", dependencies: ["RecycleDecoding"], path: "Benchmarks/recycle-bench",
+            name: "recycle-bench", dependencies: ["RecycleDecoding", "RecycleArguments"], path: "Benchmarks/recycle-bench",
             swiftSettings: fast),
         .testTarget(
             name: "RecycleTests",

@@ -1,11 +1,12 @@
+import RecycleArguments
 import RecycleDecoding
 import RecycleModel
 
 /// `recycle-bench decode`: plain greedy decoding speed after a chat prompt, and prefill
 /// speed of a long prompt, each the median of several runs.
 struct DecodeBench {
-    static let options: Options.Spec = [
-        Options.model, Options.threads, Options.runs, Options.json, (["--max-tokens", "-n"], true), (["--prefill"], true),
+    static let options: [Arguments.Option] = [
+        Options.model, Options.threads, Options.runs, Options.json, .init(names: ["--max-tokens", "-n"], kind: .value), .init(names: ["--prefill"], kind: .value),
     ]
 
     struct Report: Encodable {
@@ -20,7 +21,7 @@ struct DecodeBench {
 
     let path: String, threads: Int, runs: Int, maxTokens: Int, prefill: Int, json: Bool
 
-    init(_ o: Options) throws(BenchError) {
+    init(_ o: Options) throws {
         path = try o.modelPath()
         threads = try o.int("--threads", default: 1, in: 1...256)
         runs = try o.int("--runs", default: 3, in: 1...1000)
@@ -29,16 +30,16 @@ struct DecodeBench {
         json = o.has("--json")
     }
 
-    func run() throws(BenchError) {
+    func run() throws {
         let model: Model
-        do { model = try Model(path: path) } catch { throw .failure(error.description) }
+        do { model = try Model(path: path) } catch { throw Failure(error.description) }
         // The README's baseline prompt, in the chat template as `recycle generate --chat` sends it.
         let request = [ChatMessage(role: "user", content: "Write a short story about a robot learning to paint.")]
         let text = model.chatTemplate?.render(request, defaultSystemPrompt: model.defaultSystemPrompt, addGenerationPrompt: true)
         let prompt = model.tokenizer.encode(text ?? request[0].content)
         let long = syntheticTokens(model, count: prefill)
         guard max(prompt.count + maxTokens, prefill) <= model.config.contextLength else {
-            throw .usage("the prompt plus --max-tokens, or --prefill, exceeds the model's context")
+            throw UsageError("the prompt plus --max-tokens, or --prefill, exceeds the model's context")
         }
         let generator = Generator(model: model, contextLength: max(prompt.count + maxTokens, prefill), threads: threads)
         var decode: [Double] = [], prefillRates: [Double] = [], generated = 0
@@ -52,7 +53,7 @@ struct DecodeBench {
                 prefillRates.append(Double(prefill) / t)
             }
         } catch {
-            throw .failure("\(error)")
+            throw Failure("\(error)")
         }
         let machine = Machine(threads: threads)
         let d = Stats(decode), p = Stats(prefillRates)

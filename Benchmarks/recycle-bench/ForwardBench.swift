@@ -1,3 +1,4 @@
+import RecycleArguments
 import RecycleDecoding
 import RecycleModel
 
@@ -5,8 +6,8 @@ import RecycleModel
 /// on top of a filled KV cache, with logits for every token (what verifying N drafted
 /// tokens needs). Speculative decoding pays when cost(N) / cost(1) stays small.
 struct ForwardBench {
-    static let options: Options.Spec = [
-        Options.model, Options.threads, Options.runs, Options.json, (["--n"], true), (["--context"], true),
+    static let options: [Arguments.Option] = [
+        Options.model, Options.threads, Options.runs, Options.json, .init(names: ["--n"], kind: .value), .init(names: ["--context"], kind: .value),
     ]
 
     struct Result: Encodable {
@@ -28,7 +29,7 @@ struct ForwardBench {
 
     let path: String, threads: Int, runs: Int, batches: [Int], context: Int, json: Bool
 
-    init(_ o: Options) throws(BenchError) {
+    init(_ o: Options) throws {
         path = try o.modelPath()
         threads = try o.int("--threads", default: 1, in: 1...256)
         runs = try o.int("--runs", default: 5, in: 1...1000)
@@ -37,12 +38,12 @@ struct ForwardBench {
         json = o.has("--json")
     }
 
-    func run() throws(BenchError) {
+    func run() throws {
         let model: Model
-        do { model = try Model(path: path) } catch { throw .failure(error.description) }
+        do { model = try Model(path: path) } catch { throw Failure(error.description) }
         let capacity = context + batches.max()!
         guard capacity <= model.config.contextLength else {
-            throw .usage("--context \(context) plus the largest N exceeds the model's context (\(model.config.contextLength))")
+            throw UsageError("--context \(context) plus the largest N exceeds the model's context (\(model.config.contextLength))")
         }
         let transformer = Transformer(weights: model.weights, contextLength: capacity, threads: threads)
         let tokens = syntheticTokens(model, count: capacity)
@@ -72,7 +73,7 @@ struct ForwardBench {
             results.sort { $0.n < $1.n }
             report(results)
         } catch {
-            throw .failure("\(error)")
+            throw Failure("\(error)")
         }
     }
 

@@ -1,10 +1,11 @@
+import RecycleArguments
 import RecycleDecoding
 import RecycleKernels
 
 /// `recycle-bench kernels`: GOP/s of `matmul` on synthetic weights with the shapes and
 /// dtypes of SmolLM2-135M's matrices, for each batch size N.
 struct KernelsBench {
-    static let options: Options.Spec = [Options.threads, Options.runs, Options.json, (["--n"], true)]
+    static let options: [Arguments.Option] = [Options.threads, Options.runs, Options.json, .init(names: ["--n"], kind: .value)]
 
     /// (rows, cols, dtype): q/o, k/v, gate/up, down, and the tied LM head.
     static let shapes: [(Int, Int, DType)] = [
@@ -28,7 +29,7 @@ struct KernelsBench {
 
     let threads: Int, runs: Int, batches: [Int], json: Bool
 
-    init(_ o: Options) throws(BenchError) {
+    init(_ o: Options) throws {
         threads = try o.int("--threads", default: 1, in: 1...256)
         runs = try o.int("--runs", default: 5, in: 1...1000)
         batches = try o.ints("--n", default: [1, 2, 4, 8, 16, 32, 64, 128], in: 1...4096)

@@ -1,4 +1,5 @@
 import Foundation
+import RecycleArguments
 
 /// Min, median and max of repeated measurements: the machine is shared and noisy, so
 /// reports quote the median and show the spread.

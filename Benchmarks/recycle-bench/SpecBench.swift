@@ -1,4 +1,5 @@
 import Foundation
+import RecycleArguments
 import RecycleDecoding
 import RecycleModel
 
@@ -8,11 +9,11 @@ import RecycleModel
 /// of a noisy machine. Reports, per group and overall: mean accepted tokens per step (MAT),
 /// tokens/s of both, speedup, and whether every turn's tokens were identical.
 struct SpecBench {
-    static let options: Options.Spec = [
+    static let options: [Arguments.Option] = [
         Options.model, Options.threads, Options.json,
-        (["--questions"], true), (["--per-group"], true), (["--every"], true), (["--max-tokens", "-n"], true),
-        (["--drafter"], true), (["--tree"], true), (["--start"], true), (["-k"], true), (["--turns"], true),
-        (["--system"], true),
+        .init(names: ["--questions"], kind: .value), .init(names: ["--per-group"], kind: .value), .init(names: ["--every"], kind: .value), .init(names: ["--max-tokens", "-n"], kind: .value),
+        .init(names: ["--drafter"], kind: .value), .init(names: ["--tree"], kind: .value), .init(names: ["--start"], kind: .value), .init(names: ["-k"], kind: .value), .init(names: ["--turns"], kind: .value),
+        .init(names: ["--system"], kind: .value),
     ]
 
     struct Question {
@@ -77,9 +78,9 @@ struct SpecBench {
     let path: String, questionsPath: String, threads: Int, maxTokens: Int, perGroup: Int?, every: Int
     let choice: DrafterChoice, firstTurnOnly: Bool, system: String?, json: Bool
 
-    init(_ o: Options) throws(BenchError) {
+    init(_ o: Options) throws {
         path = try o.modelPath()
-        guard let q = o.string("--questions") else { throw .usage("specbench needs --questions FILE (e.g. Benchmarks/data/spec_bench.jsonl)") }
+        guard let q = o.string("--questions") else { throw UsageError("specbench needs --questions FILE (e.g. Benchmarks/data/spec_bench.jsonl)") }
         questionsPath = q
         threads = try o.int("--threads", default: 1, in: 1...256)
         maxTokens = try o.int("--max-tokens", default: 256, in: 1...8192)
@@ -90,28 +91,28 @@ struct SpecBench {
             choice = try DrafterChoice(kind: o.string("--drafter"), tree: o.string("--tree"), k: k,
                                        start: o.string("--start"), defaultKind: .recycle)
         } catch {
-            throw .usage(error.description)
+            throw UsageError(error.description)
         }
         switch o.string("--turns") ?? "all" {
         case "all": firstTurnOnly = false
         case "first": firstTurnOnly = true
-        case let other: throw .usage("--turns must be all or first, got \"\(other)\"")
+        case let other: throw UsageError("--turns must be all or first, got \"\(other)\"")
         }
         system = o.string("--system")
         json = o.has("--json")
     }
 
-    func loadQuestions() throws(BenchError) -> [Question] {
+    func loadQuestions() throws -> [Question] {
         let text: String
         do { text = try String(contentsOfFile: questionsPath, encoding: .utf8) } catch {
-            throw .failure("cannot read \(questionsPath): \(error.localizedDescription)")
+            throw Failure("cannot read \(questionsPath): \(error.localizedDescription)")
         }
         var all: [Question] = []
         for (n, line) in text.split(separator: "\n").enumerated() where !line.allSatisfy(\.isWhitespace) {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let id = object["question_id"] as? Int, let category = object["category"] as? String,
                   let turns = object["turns"] as? [String], !turns.isEmpty
-            else { throw .failure("\(questionsPath):\(n + 1): expected {\"question_id\": int, \"category\": str, \"turns\": [str]}") }
+            else { throw Failure("\(questionsPath):\(n + 1): expected {\"question_id\": int, \"category\": str, \"turns\": [str]}") }
             all.append(Question(id: id, group: Self.mtBench.contains(category) ? "mt_bench" : category, turns: turns))
         }
         var picked: [Question] = [], taken: [String: Int] = [:]
@@ -120,17 +121,17 @@ struct SpecBench {
             taken[q.group, default: 0] += 1
             picked.append(q)
         }
-        guard !picked.isEmpty else { throw .failure("no questions selected from \(questionsPath)") }
+        guard !picked.isEmpty else { throw Failure("no questions selected from \(questionsPath)") }
         return picked
     }
 
-    func run() throws(BenchError) {
+    func run() throws {
         let questions = try loadQuestions()
         let model: Model
-        do { model = try Model(path: path) } catch { throw .failure(error.description) }
-        guard let template = model.chatTemplate else { throw .failure("the model has no chat template") }
+        do { model = try Model(path: path) } catch { throw Failure(error.description) }
+        guard let template = model.chatTemplate else { throw Failure("the model has no chat template") }
         let drafter: Drafter
-        do { drafter = try choice.make(vocabularySize: model.config.vocabSize) } catch { throw .usage(error.description) }
+        do { drafter = try choice.make(vocabularySize: model.config.vocabSize) } catch { throw UsageError(error.description) }
         let context = model.config.contextLength
         let plain = Generator(model: model, contextLength: context, threads: threads)
         let speculative = Generator(model: model, contextLength: context, threads: threads)
@@ -161,7 +162,7 @@ struct SpecBench {
                     drafterConversation += d.tokens + (d.stopReason == .eos ? [] : [model.tokenizer.eosID])
                 }
             } catch {
-                throw .failure("question \(q.id): \(error)")
+                throw Failure("question \(q.id): \(error)")
             }
             if groups[q.group] == nil { order.append(q.group) }
             groups[q.group, default: Tally()].add(tally)

@@ -1,4 +1,5 @@
 import Foundation
+import RecycleArguments
 
 // recycle-bench: measures the kernels and the forward pass, one subcommand per file.
 
@@ -26,22 +27,25 @@ let usage = """
           --json         print one JSON object instead of a Markdown table
     """
 
-func run(_ args: [String]) throws(BenchError) {
+func run(_ args: [String]) throws {
     guard let command = args.first else { print(usage); return }
     let rest = args.dropFirst()
     switch command {
     case "-h", "--help", "help": print(usage)
-    case "kernels": try KernelsBench(Options(rest, KernelsBench.options)).run()
-    case "forward": try ForwardBench(Options(rest, ForwardBench.options)).run()
-    case "decode": try DecodeBench(Options(rest, DecodeBench.options)).run()
-    case "specbench": try SpecBench(Options(rest, SpecBench.options)).run()
-    default: throw .usage("unknown command \"\(command)\"")
+    case "kernels": try KernelsBench(.benchmark(rest, KernelsBench.options)).run()
+    case "forward": try ForwardBench(.benchmark(rest, ForwardBench.options)).run()
+    case "decode": try DecodeBench(.benchmark(rest, DecodeBench.options)).run()
+    case "specbench": try SpecBench(.benchmark(rest, SpecBench.options)).run()
+    default: throw UsageError("unknown command \"\(command)\"")
     }
 }
 
 do {
     try run(Array(CommandLine.arguments.dropFirst()))
+} catch let error as UsageError {
+    FileHandle.standardError.write(Data("recycle-bench: \(error)\nRun 'recycle-bench --help' for usage.\n".utf8))
+    exit(2)
 } catch {
     FileHandle.standardError.write(Data("recycle-bench: \(error)\n".utf8))
-    exit(error.isUsage ? 2 : 1)
+    exit(1)
 }

@@ -107,7 +107,7 @@ public final class Generator {
 
         var picker = TokenPicker(sampler)
         var root = prompt[prompt.count - 1]
-        drafter.calibrate { n in timeVerification(nodes: n, root: root) }
+        drafter.calibrate(context: transformer.cache.count) { n in timeVerification(nodes: n, root: root) }
         let decodeStart = clock.now
         while true {
             var tree = drafter.draft(root: root, context: cachedTokens + [root])

@@ -1,4 +1,5 @@
 import Foundation
+import RecycleArguments
 import RecycleDecoding
 import RecycleModel
 
@@ -13,13 +14,13 @@ struct ChatCommand {
 
     init(_ args: Arguments) { self.args = args }
 
-    func run() throws(CLIError) {
+    func run() throws {
         if args.has("--help") { print(usage); return }
-        guard args.positionals.isEmpty else { throw .usage("unexpected argument \"\(args.positionals[0])\"") }
+        guard args.positionals.isEmpty else { throw UsageError("unexpected argument \"\(args.positionals[0])\"") }
         let maxTokens = try args.int("--max-tokens", default: 512, in: 1...1 << 20)
         let run = try RunOptions(args)
         let model = run.model
-        guard let template = model.chatTemplate else { throw .failure("this model has no chat template") }
+        guard let template = model.chatTemplate else { throw Failure("this model has no chat template") }
         let context = try args.int("--context", default: min(model.config.contextLength, 4096), in: 1...model.config.contextLength)
         let generator = Generator(model: model, contextLength: context, threads: run.threads)
         let (system, fallback) = run.systemPrompt(args)
@@ -56,7 +57,7 @@ struct ChatCommand {
                 // A reply cut short still ends its turn, so the template stays well formed.
                 if result.stopReason != .eos { conversation.append(model.tokenizer.eosID) }
             } catch {
-                throw .failure(error.description)
+                throw Failure(error.description)
             }
         }
         try run.saveMatrix()

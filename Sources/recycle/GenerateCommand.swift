@@ -1,4 +1,5 @@
 import Foundation
+import RecycleArguments
 import RecycleDecoding
 import RecycleModel
 
@@ -16,26 +17,26 @@ struct GenerateCommand {
 
     init(_ args: Arguments) { self.args = args }
 
-    func run() throws(CLIError) {
+    func run() throws {
         if args.has("--help") { print(usage); return }
-        guard args.positionals.isEmpty else { throw .usage("unexpected argument \"\(args.positionals[0])\"") }
-        guard let prompt = args.string("--prompt") else { throw .usage("generate needs --prompt TEXT") }
+        guard args.positionals.isEmpty else { throw UsageError("unexpected argument \"\(args.positionals[0])\"") }
+        guard let prompt = args.string("--prompt") else { throw UsageError("generate needs --prompt TEXT") }
         let maxTokens = try args.int("--max-tokens", default: 256, in: 0...1 << 20)
         let topLogits = try args.int("--top-logits", default: 0, in: 0...1000)
         let json = args.has("--json")
-        if topLogits > 0 && !json { throw .usage("--top-logits needs --json") }
-        if args.string("--system") != nil && !args.has("--chat") { throw .usage("--system needs --chat") }
+        if topLogits > 0 && !json { throw UsageError("--top-logits needs --json") }
+        if args.string("--system") != nil && !args.has("--chat") { throw UsageError("--system needs --chat") }
         let run = try RunOptions(args)
         if run.seedWasChosen && !json, case let .random(_, _, seed) = run.sampler { log("seed: \(seed)") }
 
         let model = run.model
         let text = try promptText(prompt, run: run)
         let promptTokens = model.tokenizer.encode(text)
-        guard !promptTokens.isEmpty else { throw .usage("the prompt is empty") }
+        guard !promptTokens.isEmpty else { throw UsageError("the prompt is empty") }
         let limit = model.config.contextLength
         let context = try args.int("--context", default: min(limit, promptTokens.count + max(maxTokens, 1)), in: 1...limit)
         guard promptTokens.count + max(maxTokens, 1) - 1 <= context else {
-            throw .failure("the prompt (\(promptTokens.count) tokens) plus --max-tokens \(maxTokens) needs \(promptTokens.count + maxTokens - 1) positions, but the context holds \(context)")
+            throw Failure("the prompt (\(promptTokens.count) tokens) plus --max-tokens \(maxTokens) needs \(promptTokens.count + maxTokens - 1) positions, but the context holds \(context)")
         }
 
         installInterruptHandler()
@@ -50,7 +51,7 @@ struct GenerateCommand {
                 write(stream.append(token))
             }
         } catch {
-            throw .failure(error.description)
+            throw Failure(error.description)
         }
         try run.saveMatrix()
         if json {
@@ -62,9 +63,9 @@ struct GenerateCommand {
     }
 
     /// The prompt as the model sees it: raw, or rendered with the chat template.
-    private func promptText(_ prompt: String, run: RunOptions) throws(CLIError) -> String {
+    private func promptText(_ prompt: String, run: RunOptions) throws -> String {
         guard args.has("--chat") else { return prompt }
-        guard let template = run.model.chatTemplate else { throw .failure("this model has no chat template; run without --chat") }
+        guard let template = run.model.chatTemplate else { throw Failure("this model has no chat template; run without --chat") }
         let (system, fallback) = run.systemPrompt(args)
         let messages = (system.map { [$0] } ?? []) + [ChatMessage(role: "user", content: prompt)]
         return template.render(messages, defaultSystemPrompt: fallback, addGenerationPrompt: true)

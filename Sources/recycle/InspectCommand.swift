@@ -1,4 +1,5 @@
 import Foundation
+import RecycleArguments
 import RecycleModel
 
 /// `recycle inspect PATH [--verify]`: what a weights file holds, and whether it is intact.
@@ -12,13 +13,13 @@ struct InspectCommand {
 
     init(_ args: Arguments) { self.args = args }
 
-    func run() throws(CLIError) {
+    func run() throws {
         if args.has("--help") { print(usage); return }
         guard args.positionals.count == 1, let path = args.positionals.first else {
-            throw .usage("inspect needs exactly one weights file path")
+            throw UsageError("inspect needs exactly one weights file path")
         }
         let file: WeightsFile
-        do { file = try WeightsFile(path: path) } catch { throw .failure(error.description) }
+        do { file = try WeightsFile(path: path) } catch { throw Failure(error.description) }
         let m = file.metadata, c = m.config
         print("file:          \(path) (\(file.fileSize) bytes, format version 1)")
         print("architecture:  \(m.architecture)")
@@ -45,7 +46,7 @@ struct InspectCommand {
                 print("checksum:      OK (CRC-32 \(String(file.storedChecksum, radix: 16)))")
             } catch {
                 print("checksum:      FAILED")
-                throw .failure(error.description)
+                throw Failure(error.description)
             }
         } else {
             print("checksum:      stored CRC-32 \(String(file.storedChecksum, radix: 16)) (not checked; use --verify)")

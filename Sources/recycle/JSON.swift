@@ -1,4 +1,5 @@
 import Foundation
+import RecycleArguments
 
 /// A JSON value that keeps the order of object keys, for readable `--json` output.
 enum JSON {

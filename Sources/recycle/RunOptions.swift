@@ -1,4 +1,5 @@
 import Foundation
+import RecycleArguments
 import RecycleDecoding
 import RecycleModel
 
@@ -30,27 +31,27 @@ struct RunOptions {
     /// Where the recycler's matrix is loaded from and saved to.
     let matrixPath: String?
 
-    init(_ args: Arguments) throws(CLIError) {
+    init(_ args: Arguments) throws {
         threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...1024)
         let temperature = try args.float("--temp", default: 0, in: 0...100)
-        if args.string("--matrix") != nil && args.string("--drafter") != "recycle" { throw .usage("--matrix needs --drafter recycle") }
+        if args.string("--matrix") != nil && args.string("--drafter") != "recycle" { throw UsageError("--matrix needs --drafter recycle") }
         let choice: DrafterChoice
         let k = args.string("-k") == nil ? nil : try args.int("-k", default: 8, in: 1...64)
         do {
             choice = try DrafterChoice(kind: args.string("--drafter"), tree: args.string("--tree"), k: k,
                                        start: args.string("--start"), defaultKind: .none)
         } catch {
-            throw .usage(error.description)
+            throw UsageError(error.description)
         }
         if temperature > 0 {
             guard choice.kind == .none else {
-                throw .usage("--drafter \(choice.kind.rawValue) verifies greedy choices only; with --temp > 0 use --drafter none (tree speculative sampling is not implemented)")
+                throw UsageError("--drafter \(choice.kind.rawValue) verifies greedy choices only; with --temp > 0 use --drafter none (tree speculative sampling is not implemented)")
             }
             let seed = try args.int("--seed", default: Int(Date().timeIntervalSince1970 * 1000), in: 0...Int.max)
             seedWasChosen = args.string("--seed") == nil
             sampler = .random(temperature: temperature, topP: try args.float("--top-p", default: 0.95, in: 0...1), seed: UInt64(seed))
         } else {
-            if args.string("--seed") != nil || args.string("--top-p") != nil { throw .usage("--seed and --top-p need --temp > 0") }
+            if args.string("--seed") != nil || args.string("--top-p") != nil { throw UsageError("--seed and --top-p need --temp > 0") }
             seedWasChosen = false
             sampler = .greedy
         }
@@ -59,34 +60,34 @@ struct RunOptions {
             // Fail before generating, not after: a run must not be lost to an unwritable path.
             let directory = URL(fileURLWithPath: matrixPath).deletingLastPathComponent().path
             guard access(directory, W_OK) == 0 else {
-                throw .failure("cannot write matrix file \(matrixPath): \(directory) is not a writable directory")
+                throw Failure("cannot write matrix file \(matrixPath): \(directory) is not a writable directory")
             }
         }
-        if choice.start == .cold, matrixPath != nil { throw .usage("--matrix needs --start hot (a cold start resets the matrix)") }
+        if choice.start == .cold, matrixPath != nil { throw UsageError("--matrix needs --start hot (a cold start resets the matrix)") }
 
         var path = args.string("--model") ?? ""
         if path.isEmpty {
-            do { path = try DefaultModel.locate() } catch { throw .failure(error.description) }
+            do { path = try DefaultModel.locate() } catch { throw Failure(error.description) }
         }
-        do { model = try Model(path: path) } catch { throw .failure(error.description) }
-        do { drafter = try choice.make(vocabularySize: model.config.vocabSize) } catch { throw .usage(error.description) }
+        do { model = try Model(path: path) } catch { throw Failure(error.description) }
+        do { drafter = try choice.make(vocabularySize: model.config.vocabSize) } catch { throw UsageError(error.description) }
         drafterChoice = choice
         if let matrixPath, let recycler = drafter as? TokenRecycler, FileManager.default.fileExists(atPath: matrixPath) {
             do {
                 recycler.load(try MatrixFile.load(path: matrixPath, vocabularySize: recycler.vocabularySize, k: recycler.k))
             } catch {
-                throw .failure(error.description)
+                throw Failure(error.description)
             }
         }
     }
 
     /// Saves the recycler's matrix where `--matrix` said (at exit, interrupted or not).
-    func saveMatrix() throws(CLIError) {
+    func saveMatrix() throws {
         guard let matrixPath, let recycler = drafter as? TokenRecycler else { return }
         do {
             try MatrixFile.save(recycler.matrix, k: recycler.k, vocabularySize: recycler.vocabularySize, path: matrixPath)
         } catch {
-            throw .failure(error.description)
+            throw Failure(error.description)
         }
     }
 

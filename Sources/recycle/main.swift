@@ -1,4 +1,5 @@
 import Foundation
+import RecycleArguments
 import RecycleDecoding
 
 // recycle: run a .rcyl model from the command line.
@@ -41,7 +42,7 @@ let usage = """
     what was generated.
     """
 
-func run(_ args: [String]) throws(CLIError) {
+func run(_ args: [String]) throws {
     guard let command = args.first else {
         print(usage)
         return
@@ -56,17 +57,16 @@ func run(_ args: [String]) throws(CLIError) {
     case "inspect":
         try InspectCommand(Arguments(args.dropFirst(), options: InspectCommand.options)).run()
     default:
-        throw .usage("unknown command \"\(command)\"")
+        throw UsageError("unknown command \"\(command)\"")
     }
 }
 
 do {
     try run(Array(CommandLine.arguments.dropFirst()))
+} catch let error as UsageError {
+    FileHandle.standardError.write(Data("recycle: \(error)\nRun 'recycle --help' for usage.\n".utf8))
+    exit(2)
 } catch {
     FileHandle.standardError.write(Data("recycle: \(error)\n".utf8))
-    exit(error.isUsage ? 2 : 1)
-}
-
-extension CLIError {
-    var isUsage: Bool { if case .usage = self { true } else { false } }
+    exit(1)
 }

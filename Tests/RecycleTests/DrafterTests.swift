@@ -55,22 +55,28 @@ final class DrafterTests: XCTestCase {
         // Rank 0 right half the time, rank 1 a fifth of the time.
         for i in 0..<100 { auto.record(rank: i % 10 < 5 ? 0 : i % 10 < 7 ? 1 : nil) }
         // Verification nearly free (memory-bound machine): a big tree pays.
-        auto.calibrate { n in 1 + 0.001 * Double(n) }
+        auto.calibrate(context: 100) { n in 1 + 0.001 * Double(n) }
         let wide = auto.choose()
         XCTAssertGreaterThan(wide.count, 20)
         XCTAssertEqual(wide.paths.first, [0])
         // Each extra node costs 60% of a pass (compute-bound): only the root.
         var steep = AutoTree(k: 8)
         for i in 0..<100 { steep.record(rank: i % 10 < 5 ? 0 : nil) }
-        steep.calibrate { n in Double(n) * 0.6 + 0.4 }
+        steep.calibrate(context: 100) { n in Double(n) * 0.6 + 0.4 }
         XCTAssertEqual(steep.choose().count, 0)
         // In between: the rank-0 spine, no side branches (p = 0.5^d against 10% per node).
         var middle = AutoTree(k: 8)
         for i in 0..<100 { middle.record(rank: i % 10 < 5 ? 0 : nil) }
-        middle.calibrate { n in 1 + 0.1 * Double(n - 1) }
+        middle.calibrate(context: 100) { n in 1 + 0.1 * Double(n - 1) }
         let spine = middle.choose()
         XCTAssertGreaterThan(spine.count, 0)
         XCTAssertTrue(spine.paths.allSatisfy { $0.allSatisfy { $0 == 0 } }, "\(spine.paths)")
+        // Statistics follow the recent past: after a long run of misses, no tree.
+        for _ in 0..<1000 { middle.record(rank: nil) }
+        XCTAssertEqual(middle.choose().count, 0)
+        // Costs are measured again when the context has doubled.
+        XCTAssertFalse(middle.needsCalibration(context: 150))
+        XCTAssertTrue(middle.needsCalibration(context: 300))
     }
 
     func testPromptLookupCopiesTheLatestMatch() {

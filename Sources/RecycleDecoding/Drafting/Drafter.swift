@@ -75,13 +75,14 @@ public protocol Drafter: AnyObject {
     func draft(root: Int32, context: [Int32]) -> DraftTree
     /// The result of verifying the last tree.
     func observe(_ verification: Verification)
-    /// Offers a way to time a verification pass of `n` nodes (seconds), for drafters that size
-    /// their trees by cost; called before each generation.
-    func calibrate(using measure: (Int) -> Double)
+    /// Offers a way to time a verification pass of `n` nodes (seconds) on the current
+    /// context of `context` tokens, for drafters that size their trees by cost; called before
+    /// each generation.
+    func calibrate(context: Int, using measure: (Int) -> Double)
 }
 
 extension Drafter {
-    public func calibrate(using measure: (Int) -> Double) {}
+    public func calibrate(context: Int, using measure: (Int) -> Double) {}
 }
 
 /// Plain decoding: never drafts, so every pass confirms exactly one token.

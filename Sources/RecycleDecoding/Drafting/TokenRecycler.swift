@@ -44,8 +44,8 @@ public final class TokenRecycler: Drafter {
     /// The name reports use: the fixed template's, or "auto".
     public var treeName: String { auto == nil ? template.name : "auto" }
 
-    public func calibrate(using measure: (Int) -> Double) {
-        if auto?.isCalibrated == false { auto?.calibrate(measure) }
+    public func calibrate(context: Int, using measure: (Int) -> Double) {
+        if auto?.needsCalibration(context: context) == true { auto?.calibrate(context: context, measure) }
     }
 
     public var name: String { "recycle" }
