@@ -6,7 +6,7 @@
 ///    (attention makes big trees relatively dearer on long contexts). On a CPU it grows
 ///    quickly with `n`, which is why the paper's 80-node tree loses to plain decoding here.
 /// 2. How often candidates are right: `hit[r]`, the recent frequency (an exponential moving
-///    average over about the last 100 tokens, so it follows the task at hand) with which the
+///    average over about the last 20 tokens, so it follows the task at hand) with which the
 ///    token that really followed was the rank-`r` candidate of the previous token's row.
 ///    Every step adds one observation per produced token, whatever tree was verified, so the
 ///    statistics keep flowing even while the tree is just the root.
@@ -27,7 +27,7 @@ public struct AutoTree: Sendable {
     private var hits: [Double]
     private var observations = 0.0
     /// Weight of the past in the hit statistics, per observation.
-    static let decay = 0.99
+    static let decay = 0.95
     /// How much faster than plain decoding a tree must look to be used.
     static let margin = 1.1
 
