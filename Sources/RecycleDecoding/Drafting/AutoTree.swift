@@ -30,6 +30,8 @@ public struct AutoTree: Sendable {
     static let decay = 0.95
     /// How much faster than plain decoding a tree must look to be used.
     static let margin = 1.1
+    /// The cost ratio cost(n)/cost(1) past which calibration stops measuring.
+    static let enough = 3.5
 
     public init(k: Int) {
         let base = (try? TreeTemplate.named("2.2.2", k: 8).paths) ?? []
@@ -47,17 +49,24 @@ public struct AutoTree: Sendable {
     }
 
     /// Measures `cost(n)` at a few sizes, on a context of `context` tokens, and interpolates
-    /// linearly in between.
+    /// linearly in between. Sizes are measured in increasing order until a pass costs
+    /// `enough` times a single token: no tree that big can pay (it would have to confirm more
+    /// tokens per pass than Token Recycling's best reported mean), so beyond it the cost is
+    /// extrapolated; this keeps the calibration to a fraction of a second on a CPU.
     public mutating func calibrate(context: Int, _ measure: (Int) -> Double) {
         calibratedContext = context
         let largest = candidates.count + 1
-        let sizes = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, largest].filter { $0 <= largest }
-        let measured = sizes.map { (n: $0, seconds: measure($0)) }
+        var measured: [(n: Int, seconds: Double)] = []
+        for n in [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, largest] where n <= largest {
+            measured.append((n, measure(n)))
+            if measured.count >= 2, measured[measured.count - 1].seconds >= Self.enough * measured[0].seconds { break }
+        }
         costs = (1...largest).map { n in
-            let upper = measured.firstIndex { $0.n >= n }!
-            guard upper > 0, measured[upper].n != n else { return measured[upper].seconds }
-            let a = measured[upper - 1], b = measured[upper]
-            return a.seconds + (b.seconds - a.seconds) * Double(n - a.n) / Double(b.n - a.n)
+            // The measured pair around n, or the last two for an extrapolation.
+            let upper = measured.firstIndex { $0.n >= n } ?? measured.count - 1
+            guard measured[upper].n != n else { return measured[upper].seconds }
+            let a = measured[max(upper - 1, 0)], b = measured[upper]
+            return a.seconds + (b.seconds - a.seconds) * Double(n - a.n) / Double(max(b.n - a.n, 1))
         }
     }
 
