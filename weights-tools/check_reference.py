@@ -82,9 +82,16 @@ def main(argv=None) -> int:
     p.add_argument("--no-greedy", action="store_true", help="skip the free-running greedy runs (slow)")
     args = p.parse_args(argv)
 
-    paths = sorted(glob.glob(os.path.join(args.fixtures, "*.json")))
-    if not paths:
-        print(f"check_reference: error: no fixtures (*.json) in {args.fixtures}", file=sys.stderr)
+    # The folder also holds other test data (the tree template): a logits fixture is a JSON
+    # object with prompt ids and greedy ids.
+    fixtures = []
+    for path in sorted(glob.glob(os.path.join(args.fixtures, "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            fx = json.load(f)
+        if isinstance(fx, dict) and "prompt_ids" in fx and "greedy_64_ids_no_eos_stop" in fx:
+            fixtures.append((path, fx))
+    if not fixtures:
+        print(f"check_reference: error: no logits fixtures (*.json with prompt_ids) in {args.fixtures}", file=sys.stderr)
         return 1
     if not os.path.isfile(args.model):
         print(f"check_reference: error: {args.model} not found (run weights-tools/fetch-default)",
@@ -92,9 +99,7 @@ def main(argv=None) -> int:
         return 1
     model = reference.load_model(args.model)
     all_ok = True
-    for path in paths:
-        with open(path, encoding="utf-8") as f:
-            fx = json.load(f)
+    for path, fx in fixtures:
         print(f"{fx.get('name', os.path.basename(path))}: {len(fx['prompt_ids'])} prompt tokens")
         ok = check_fixture(model, fx, args.tol, not args.no_greedy)
         print(f"  -> {'PASS' if ok else 'FAIL'}")
