@@ -161,12 +161,11 @@ public final class Generator {
     /// Follows the model's choices down the tree from the root: while the chosen token is a
     /// drafted child, accept that child and continue from it.
     private func verify(_ tree: DraftTree, logits: [Float], picker: inout TokenPicker) -> (path: [Int], produced: [Int32]) {
-        let vocab = model.config.vocabSize
         var path = [0], produced: [Int32] = []
         logits.withUnsafeBufferPointer { all in
             var node = 0
             while true {
-                let choice = picker.pick(from: UnsafeBufferPointer(rebasing: all[(node * vocab)..<((node + 1) * vocab)]))
+                let choice = picker.pick(from: row(node, of: all))
                 produced.append(choice)
                 guard let child = tree.parents.indices.first(where: { tree.parents[$0] == node && tree.tokens[$0] == choice })
                 else { break }
@@ -185,22 +184,25 @@ public final class Generator {
         }
     }
 
+    /// The top-`k` ids of each of the first `rows` rows of logits, row after row.
     private func candidates(_ logits: [Float], rows: Int, k: Int) -> [Int32] {
-        let vocab = model.config.vocabSize
         var out: [Int32] = []
         out.reserveCapacity(rows * k)
         logits.withUnsafeBufferPointer { all in
-            for r in 0..<rows {
-                out += topK(UnsafeBufferPointer(rebasing: all[(r * vocab)..<((r + 1) * vocab)]), k: k).map { Int32($0.id) }
-            }
+            for r in 0..<rows { out += topK(row(r, of: all), k: k).map { Int32($0.id) } }
         }
         return out
     }
 
-    private func top(_ logits: [Float], row: Int, k: Int) -> TopLogits {
-        let vocab = model.config.vocabSize
-        let best = logits.withUnsafeBufferPointer { topK(UnsafeBufferPointer(rebasing: $0[(row * vocab)..<((row + 1) * vocab)]), k: k) }
+    private func top(_ logits: [Float], row r: Int, k: Int) -> TopLogits {
+        let best = logits.withUnsafeBufferPointer { topK(row(r, of: $0), k: k) }
         return TopLogits(ids: best.map { Int32($0.id) }, logits: best.map(\.value))
+    }
+
+    /// Row `r` (one token's logits) of a block of rows.
+    private func row(_ r: Int, of all: UnsafeBufferPointer<Float>) -> UnsafeBufferPointer<Float> {
+        let vocab = model.config.vocabSize
+        return UnsafeBufferPointer(rebasing: all[(r * vocab)..<((r + 1) * vocab)])
     }
 }
 
