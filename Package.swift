@@ -15,6 +15,32 @@ let fast: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", targetCPU], .when(configuration: .release)),
 ]
 
+/// The 8-bit dot-product instructions of the target CPU (see Sources/RecycleIntrinsics):
+/// for `native`, the build machine's flags from /proc/cpuinfo; otherwise a table of the
+/// CPU names LLVM knows. Unknown names get the portable code, which computes the same
+/// integers, only slower. Debug builds have no target CPU, hence no x86 extensions.
+func byteDotDefine(cpu: String) -> String? {
+    let flags: Set<Substring>
+    if cpu == "native" {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = info.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        flags = Set(line.split(separator: " "))
+    } else {
+        let vnni: Set<String> = ["icelake-server", "icelake-client", "tigerlake", "sapphirerapids", "emeraldrapids",
+                                 "graniterapids", "cooperlake", "cascadelake", "znver4", "znver5"]
+        let avx512: Set<String> = ["skylake-avx512", "x86-64-v4"]
+        let avx2: Set<String> = ["haswell", "broadwell", "skylake", "alderlake", "raptorlake", "znver1", "znver2",
+                                 "znver3", "x86-64-v3"]
+        flags = vnni.contains(cpu) ? ["avx512_vnni", "avx512bw", "avx2"]
+            : avx512.contains(cpu) ? ["avx512bw", "avx2"] : avx2.contains(cpu) ? ["avx2"] : []
+    }
+    if flags.contains("avx512_vnni") && flags.contains("avx512bw") { return "RECYCLE_X86_VNNI" }
+    if flags.contains("avx512bw") { return "RECYCLE_X86_AVX512BW" }
+    if flags.contains("avx2") { return "RECYCLE_X86_AVX2" }
+    return nil
+}
+let byteDot = byteDotDefine(cpu: targetCPU)
+
 let package = Package(
     name: "recycle",
     products: [
@@ -22,8 +48,13 @@ let package = Package(
         .library(name: "RecycleDecoding", targets: ["RecycleDecoding"]),
     ],
     targets: [
+        // The x86 8-bit dot-product instructions, named through `Builtin` (hence -parse-stdlib).
+        .target(
+            name: "RecycleIntrinsics",
+            swiftSettings: fast + [.unsafeFlags(["-parse-stdlib"])]
+                + (byteDot.map { [.define($0, .when(configuration: .release))] } ?? [])),
         // SIMD kernels: quantized matmul, norms, RoPE, softmax, threading. No model knowledge.
-        .target(name: "RecycleKernels", swiftSettings: fast),
+        .target(name: "RecycleKernels", dependencies: ["RecycleIntrinsics"], swiftSettings: fast),
         // Weights file, config, tokenizer, chat template, KV cache, transformer forward pass.
         .target(name: "RecycleModel", dependencies: ["RecycleKernels"], swiftSettings: fast),
         // Generation loop and samplers (and, later, speculative drafters).

@@ -7,6 +7,10 @@ Face fixtures do), then all arithmetic is float64 so that the reference's own ro
 error is negligible next to the runtime's. Only greedy generation keeps a KV cache, to
 avoid re-running the prompt every step.
 
+Like the runtime (and llama.cpp), a matmul over block-quantized weights (q4_1, q8_0)
+first quantizes its input to 15-bit integers per 32-element block (docs/FORMAT.md, "Matmul
+arithmetic"); `quantize_activations` does that with the same float32 operations.
+
 usage: reference.py MODEL --tokens 1,4093,198 [--out LOGITS.f32]
        reference.py MODEL --tokens 1,4093,198 --greedy 64
 """
@@ -27,18 +31,43 @@ class Model:
     config: dict
     metadata: dict
     weights: dict  # tensor name -> float64 array, shape as in the file
+    dtypes: dict  # tensor name -> dtype name in the file ("q4_1", "f32", ...)
+    # Quantize matmul inputs as the runtime does (False: plain float64 inputs, as Hugging
+    # Face computes; check_reference.py uses that to check the file against HF tightly).
+    quantize_inputs: bool = True
 
 
 def load_model(path) -> Model:
     with rcyl.RcylFile(path) as f:
         if f.metadata["architecture"] != "llama":
             raise rcyl.RcylError(f"reference.py only runs llama models, not {f.metadata['architecture']!r}")
-        weights = {}
+        weights, dtypes = {}, {}
         for t in f.tensors:
             raw = f.tensor_data(t.name)
             weights[t.name] = quants.dequantize(t.dtype, raw, t.shape).astype(np.float64)
+            dtypes[t.name] = t.dtype
             raw.release()  # let the mmap close
-        return Model(dict(f.config), f.metadata, weights)
+        return Model(dict(f.config), f.metadata, weights, dtypes)
+
+
+def quantize_activations(x: np.ndarray) -> np.ndarray:
+    """Each 32-element block of each row as the runtime's integer matmul sees it:
+    scale = max|x| / 16383, q = rint(x * (1 / scale)) (half to even), all in float32;
+    returns scale * q in float64."""
+    blocks = x.astype(np.float32).reshape(*x.shape[:-1], -1, 32)
+    scale = np.abs(blocks).max(axis=-1, keepdims=True) / np.float32(16383)
+    with np.errstate(divide="ignore"):
+        inverse = np.where(scale > 0, np.float32(1) / scale, np.float32(0)).astype(np.float32)
+    q = np.rint(blocks * inverse)
+    return (scale.astype(np.float64) * q.astype(np.float64)).reshape(x.shape)
+
+
+def matmul(model: Model, x: np.ndarray, name: str) -> np.ndarray:
+    """x @ W.T for the weight tensor `name`, with the runtime's input quantization for
+    block-quantized weights."""
+    if model.quantize_inputs and model.dtypes[name] in ("q4_1", "q8_0"):
+        x = quantize_activations(x)
+    return x @ model.weights[name].T
 
 
 def rms_norm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
@@ -114,30 +143,30 @@ def hidden_states(model: Model, ids, cache: KVCache = None) -> np.ndarray:
     for i in range(c["n_layers"]):
         p = f"blk.{i}."
         h = rms_norm(x, w[p + "attn_norm.weight"], eps)
-        q = (h @ w[p + "attn_q.weight"].T).reshape(n, c["n_heads"], hd)
-        k = (h @ w[p + "attn_k.weight"].T).reshape(n, c["n_kv_heads"], hd)
-        v = (h @ w[p + "attn_v.weight"].T).reshape(n, c["n_kv_heads"], hd)
+        q = matmul(model, h, p + "attn_q.weight").reshape(n, c["n_heads"], hd)
+        k = matmul(model, h, p + "attn_k.weight").reshape(n, c["n_kv_heads"], hd)
+        v = matmul(model, h, p + "attn_v.weight").reshape(n, c["n_kv_heads"], hd)
         q, k = rope(q, positions, c["rope_theta"]), rope(k, positions, c["rope_theta"])
         if cache is not None:
             k, v = cache.extend(i, k, v)
-        x = x + causal_attention(q, k, v, start) @ w[p + "attn_output.weight"].T
+        x = x + matmul(model, causal_attention(q, k, v, start), p + "attn_output.weight")
         h = rms_norm(x, w[p + "ffn_norm.weight"], eps)
-        gate = h @ w[p + "ffn_gate.weight"].T
-        up = h @ w[p + "ffn_up.weight"].T
-        x = x + (silu(gate) * up) @ w[p + "ffn_down.weight"].T
+        gate = matmul(model, h, p + "ffn_gate.weight")
+        up = matmul(model, h, p + "ffn_up.weight")
+        x = x + matmul(model, silu(gate) * up, p + "ffn_down.weight")
     if cache is not None:
         cache.length += n
     return rms_norm(x, w["output_norm.weight"], eps)
 
 
-def output_matrix(model: Model) -> np.ndarray:
+def logits(model: Model, hidden: np.ndarray) -> np.ndarray:
     name = "token_embd.weight" if model.config["tied_embeddings"] else "output.weight"
-    return model.weights[name]
+    return matmul(model, hidden, name)
 
 
 def forward(model: Model, ids) -> np.ndarray:
     """Logits of every position: float64 [n_tokens, vocab_size]."""
-    return hidden_states(model, ids) @ output_matrix(model).T
+    return logits(model, hidden_states(model, ids))
 
 
 def greedy(model: Model, ids, n_new: int) -> list:
@@ -146,7 +175,7 @@ def greedy(model: Model, ids, n_new: int) -> list:
     last = hidden_states(model, ids, cache)[-1]
     out = []
     for _ in range(n_new):
-        token = int(np.argmax(output_matrix(model) @ last))  # np.argmax keeps the first max
+        token = int(np.argmax(logits(model, last)))  # np.argmax keeps the first max
         out.append(token)
         last = hidden_states(model, [token], cache)[-1]
     return out
@@ -172,9 +201,12 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="write the logits of all positions here: little-endian float32 "
                                  "[n_tokens, vocab_size], row-major")
     p.add_argument("--greedy", type=int, metavar="N", help="print the ids of N greedy tokens as JSON")
+    p.add_argument("--float-inputs", action="store_true",
+                   help="do not quantize matmul inputs (the runtime does; Hugging Face does not)")
     args = p.parse_args(argv)
     try:
         model = load_model(args.model)
+        model.quantize_inputs = not args.float_inputs
         if args.greedy is not None:
             print(json.dumps(greedy(model, args.tokens, args.greedy)))
             return 0

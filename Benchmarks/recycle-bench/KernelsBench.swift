@@ -40,8 +40,9 @@ struct KernelsBench {
         let pool = WorkerPool(threads: threads)
         var results: [Result] = []
         for (rows, cols, dtype) in Self.shapes {
-            let w = randomMatrix(dtype, rows: rows, cols: cols)
-            defer { w.base.deallocate() }
+            let m = randomMatrix(dtype, rows: rows, cols: cols)
+            defer { m.base.deallocate() }
+            let w = WeightMatrix(m)
             let maxN = batches.max()!
             let x = UnsafeMutablePointer<Float>.allocate(capacity: maxN * cols)
             let y = UnsafeMutablePointer<Float>.allocate(capacity: maxN * rows)

@@ -1,27 +1,17 @@
-/// Batched matrix multiplication `Y = X Wᵀ` over quantized weights:
-/// `y[n][r] = dot(W[r], x[n])` for every activation column `n` of the batch.
+/// Batched matrix multiplication `Y = X Wᵀ`: `y[n][r] = dot(W[r], x[n])` for every
+/// activation column `n` of the batch.
 ///
-/// How: rows are taken four at a time (a panel). For a batch, each panel is decoded once
-/// to f32 in an L1-resident buffer and a 4-row x 2-column register tile sweeps the batch,
-/// so N columns cost far less than N single columns. A few columns (decode, small draft
-/// trees), and f32 weights, skip the buffer: the tiles read the weights in place.
+/// Two kernels, chosen by the weights' encoding:
+/// - Q4_1 and Q8_0 weights take the integer matmul (`IntegerMatmulJob`): each column is
+///   quantized to 8 bits per 32-element block (`QuantizedActivations`, as llama.cpp does),
+///   and 8-bit dot products (`byteDot`: `vpdpbusd`, or `vpmaddubsw` + `vpmaddwd`) run over
+///   weights interleaved 16 rows to a SIMD register (`InterleavedBlocks`).
+/// - f32 and f16 weights take the float matmul (`FloatMatmulJob` below), on f32 activations.
 ///
-/// Batch invariance: every output element is computed by the same sequence of
-/// floating-point operations, whatever the batch size and the column's place in it. Its
-/// accumulator is one SIMD8<Float>, into which the row's 8-element slices are
-/// fused-multiply-added in order (0..<8, 8..<16, ...), each weight decoded by
-/// `BlockDecoder` (from the file or, identically, from the f32 panel); then
-/// `horizontalSum`. Tiles differ only in how many (row, column) accumulators run side
-/// by side; a tile slot without a row of its own computes a stand-in row (zeros, or a
-/// repeated row) whose result is dropped. No split-K, no N-dependent order.
-///
-/// Machine code (`objdump -d .build/release/RecycleKernels.build/Matmul.swift.o`, AVX2):
-/// - batch tile (`tile` over `F32Row`, width 2), per 8 floats: 2 `vmovups` of x, 4
-///   `vmovups` of panel rows, 8 `vfmadd231ps` into 8 ymm accumulators;
-/// - single column over Q8_0, per row and 8 weights: `vpmovsxbd` (from memory),
-///   `vcvtdq2ps`, `vmulps` by the block scale, one FMA into the row's accumulator;
-///   over Q4_1: `vpmovzxbd`, `vpand`/`vpsrlw`, `vcvtdq2ps`, `vfmadd` (d·q + m), one FMA;
-/// no calls (no `fmaf`), no scalar lane loops, no spills in the inner loops.
+/// Batch invariance: every output element is computed by the same sequence of operations,
+/// whatever the batch size and the column's place in it. Tiles differ only in how many
+/// (row, column) accumulators run side by side; a tile slot without a row or column of
+/// its own is never stored. No split-K, no N-dependent order.
 ///
 /// - Parameters:
 ///   - w: weights `[rows, cols]`; `cols` must be a multiple of 32.
@@ -29,7 +19,7 @@
 ///   - y: receives `columns` vectors of `w.rows` floats, `yStride` floats apart.
 ///   - pool: splits the rows between worker threads.
 public func matmul(
-    _ w: Matrix,
+    _ w: WeightMatrix,
     x: UnsafePointer<Float>, xStride: Int,
     y: UnsafeMutablePointer<Float>, yStride: Int,
     columns: Int, pool: WorkerPool
@@ -39,22 +29,30 @@ public func matmul(
 
 /// One matrix of a fused `matmul` and where its output goes.
 public struct MatmulOutput: @unchecked Sendable {
-    public let w: Matrix
+    // Sendable: `y` is written by the matmul only, at disjoint rows per thread.
+    public let w: WeightMatrix
     public let y: UnsafeMutablePointer<Float>
     public let yStride: Int
 
-    public init(_ w: Matrix, y: UnsafeMutablePointer<Float>, yStride: Int) {
+    public init(_ w: WeightMatrix, y: UnsafeMutablePointer<Float>, yStride: Int) {
         precondition(w.cols % 32 == 0, "matmul needs rows that are whole 32-element blocks")
         precondition(yStride >= w.rows, "output stride too small")
         self.w = w
         self.y = y
         self.yStride = yStride
     }
+
+    /// Work items: 16-row groups of the integer matmul, 4-row panels of the float one.
+    var items: Int {
+        let height = w.interleaved != nil ? InterleavedBlocks.rowsPerGroup : Panel.rows
+        return (w.rows + height - 1) / height
+    }
 }
 
 /// Several matrices applied to the same input (Q, K and V; gate and up) in one call to
-/// the worker pool, whose rows are shared out as if they were one matrix: one dispatch
-/// instead of several, and no thread idles at the end of a small matrix.
+/// the worker pool, whose work items are shared out as if they were one matrix: one
+/// dispatch instead of several, and no thread idles at the end of a small matrix. The
+/// input is quantized once for all of them.
 public func matmul(
     _ outputs: [MatmulOutput],
     x: UnsafePointer<Float>, xStride: Int,
@@ -63,63 +61,84 @@ public func matmul(
     let cols = outputs[0].w.cols
     precondition(outputs.allSatisfy { $0.w.cols == cols }, "fused matrices must share the input length")
     precondition(xStride >= cols, "input stride too small")
-    // Work item i is panel i of the matrices' panels laid end to end.
-    var firstPanel = [0]
-    for o in outputs { firstPanel.append(firstPanel.last! + (o.w.rows + Panel.rows - 1) / Panel.rows) }
-    pool.forEachChunk(of: firstPanel.last!) { panels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: Panel.rows * cols) { buffer in
+    // Work item i is item i of the matrices' items laid end to end.
+    var firstItem = [0]
+    for o in outputs { firstItem.append(firstItem.last! + o.items) }
+    let integer = outputs.contains { $0.w.interleaved != nil }
+    let activationBytes = integer ? QuantizedActivations.bytes(columns: columns, count: cols) : 0
+    withUnsafeTemporaryAllocation(byteCount: max(activationBytes, 1), alignment: 64) { storage in
+        let quantized = integer
+            ? QuantizedActivations(x, stride: xStride, columns: columns, count: cols, storage: storage.baseAddress!) : nil
+        pool.forEachChunk(of: firstItem.last!) { items in
             for (m, o) in outputs.enumerated() {
-                let mine = panels.clamped(to: firstPanel[m]..<firstPanel[m + 1])
+                let mine = items.clamped(to: firstItem[m]..<firstItem[m + 1])
                 guard !mine.isEmpty else { continue }
-                let job = MatmulJob(w: o.w, x: x, xStride: xStride, y: o.y, yStride: o.yStride, columns: columns,
-                                    panel: buffer.baseAddress!)
-                let rows = (mine.lowerBound - firstPanel[m]) * Panel.rows ..< min(o.w.rows, (mine.upperBound - firstPanel[m]) * Panel.rows)
-                switch o.w.dtype {
-                case .q4_1: job.run(Q4_1.self, rows: rows)
-                case .q8_0: job.run(Q8_0.self, rows: rows)
-                case .f16: job.run(F16Row.self, rows: rows)
-                case .f32: job.run(F32Row.self, rows: rows)
+                let local = (mine.lowerBound - firstItem[m]) ..< (mine.upperBound - firstItem[m])
+                if let quantized, o.w.interleaved != nil {
+                    IntegerMatmulJob(w: o.w, x: quantized, y: o.y, yStride: o.yStride).run(groups: local)
+                } else {
+                    FloatMatmulJob(w: o.w.source, x: x, xStride: xStride, y: o.y, yStride: o.yStride, columns: columns)
+                        .run(panels: local)
                 }
             }
         }
     }
 }
 
-/// Rows decoded together; also the tile height.
+/// Rows computed together by the float matmul; also its tile height.
 private enum Panel {
     static let rows = 4
-    /// Up to this many columns, quantized rows are decoded where used, once per column pair,
-    /// rather than once into the panel buffer (measured: `recycle-bench forward`).
+    /// Up to this many columns, f16 rows are decoded where used, once per column pair,
+    /// rather than once into a panel buffer (measured: `recycle-bench forward`).
     static let directColumns = 2
 }
 
-/// One matrix's share of rows, on one thread.
-private struct MatmulJob {
+/// The float matmul over f32 or f16 weights: one matrix's share of 4-row panels, on one
+/// thread. Each output element has one SIMD8 accumulator, into which the row's 8-element
+/// slices are fused-multiply-added in order (0..<8, 8..<16, ...), each weight decoded by
+/// `BlockDecoder` (from the file or, identically, from an f32 panel); then `horizontalSum`.
+/// For a batch, f16 panels are decoded once into an L1-resident buffer and a 4-row x
+/// 2-column register tile sweeps the batch.
+///
+/// Machine code (`objdump -d .build/release/RecycleKernels.build/Matmul.swift.o`, AVX2):
+/// the batch tile, per 8 floats: 2 `vmovups` of x, 4 `vmovups` of panel rows, 8
+/// `vfmadd231ps` into 8 ymm accumulators; no calls (no `fmaf`), no spills.
+private struct FloatMatmulJob {
     let w: Matrix
     let x: UnsafePointer<Float>, xStride: Int
     let y: UnsafeMutablePointer<Float>, yStride: Int
     let columns: Int
-    /// Scratch for `Panel.rows` decoded rows.
-    let panel: UnsafeMutablePointer<Float>
 
-    func run<D: BlockDecoder>(_: D.Type, rows: Range<Int>) {
-        if columns <= Panel.directColumns || D.self == F32Row.self { return runDirect(D.self, rows: rows) }
-        let k = w.cols
-        for r0 in stride(from: rows.lowerBound, to: rows.upperBound, by: Panel.rows) {
-            let height = min(Panel.rows, rows.upperBound - r0)
-            for i in 0..<Panel.rows {
-                if i < height {
-                    D.decodeRow(w.row(r0 + i), cols: k, into: panel + i * k)
-                } else {
-                    (panel + i * k).update(repeating: 0, count: k)  // a stand-in row; its result is dropped
-                }
-            }
-            let p = UnsafeRawPointer(panel)  // row i at byte offset 4 * k * i
-            sweep(F32Row.self, p, p + 4 * k, p + 8 * k, p + 12 * k, firstRow: r0, rowStep: 1, height: height)
+    func run(panels: Range<Int>) {
+        let rows = panels.lowerBound * Panel.rows ..< min(w.rows, panels.upperBound * Panel.rows)
+        switch w.dtype {
+        case .f32: runDirect(F32Row.self, rows: rows)
+        case .f16 where columns <= Panel.directColumns: runDirect(F16Row.self, rows: rows)
+        case .f16: runPanels(F16Row.self, rows: rows)
+        case .q4_1, .q8_0: preconditionFailure("block-quantized weights take the integer matmul")
         }
     }
 
-    /// Few columns (decode, small draft trees), or f32 weights (nothing to decode): the
+    private func runPanels<D: BlockDecoder>(_: D.Type, rows: Range<Int>) {
+        let k = w.cols
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Panel.rows * k) { buffer in
+            let panel = buffer.baseAddress!
+            for r0 in stride(from: rows.lowerBound, to: rows.upperBound, by: Panel.rows) {
+                let height = min(Panel.rows, rows.upperBound - r0)
+                for i in 0..<Panel.rows {
+                    if i < height {
+                        D.decodeRow(w.row(r0 + i), cols: k, into: panel + i * k)
+                    } else {
+                        (panel + i * k).update(repeating: 0, count: k)  // a stand-in row; its result is dropped
+                    }
+                }
+                let p = UnsafeRawPointer(panel)  // row i at byte offset 4 * k * i
+                sweep(F32Row.self, p, p + 4 * k, p + 8 * k, p + 12 * k, firstRow: r0, rowStep: 1, height: height)
+            }
+        }
+    }
+
+    /// Few columns, or f32 weights (nothing to decode): the
     /// tiles read the weights in place, four rows at a time. The four rows are a quarter
     /// of the range apart, so that memory is read as four long sequential streams (four
     /// adjacent rows read in lockstep defeat the hardware prefetcher: decode ran at half

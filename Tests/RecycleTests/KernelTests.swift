@@ -6,7 +6,28 @@ import XCTest
 /// the batch invariance of the matmul, bit for bit.
 final class KernelTests: XCTestCase {
     /// Random weights of every dtype: [rows, cols] encoded as the file format stores them.
-    func makeMatrix(_ dtype: DType, rows: Int, cols: Int, seed: UInt64) -> (Matrix, [UInt8]) {
+    func makeMatrix(_ dtype: DType, rows: Int, cols: Int, seed: UInt64) -> (WeightMatrix, [UInt8]) {
+        // The bytes stay allocated for the process: f32 and f16 weights are read in place.
+        let (m, bytes) = makeFileMatrix(dtype, rows: rows, cols: cols, seed: seed)
+        return (WeightMatrix(m), bytes)
+    }
+
+    /// The input as the integer matmul sees it: for block-quantized weights, each 32-element
+    /// block of a column becomes `scale * q`, with `scale = max|x| / 16383` and
+    /// `q = rint(x * (1 / scale))` in f32 (docs/FORMAT.md, "Matmul arithmetic").
+    func effectiveInput(_ x: [Float], _ dtype: DType) -> [Double] {
+        guard dtype == .q4_1 || dtype == .q8_0 else { return x.map(Double.init) }
+        var out: [Double] = []
+        for b in stride(from: 0, to: x.count, by: 32) {
+            let block = x[b..<(b + 32)]
+            let d = block.map(abs).max()! / 16383
+            let inverse: Float = d > 0 ? 1 / d : 0
+            out += block.map { Double(d) * Double(($0 * inverse).rounded(.toNearestOrEven)) }
+        }
+        return out
+    }
+
+    func makeFileMatrix(_ dtype: DType, rows: Int, cols: Int, seed: UInt64) -> (Matrix, [UInt8]) {
         var rng = TestRandom(seed: seed)
         var bytes: [UInt8] = []
         for _ in 0..<rows {
@@ -54,16 +75,16 @@ final class KernelTests: XCTestCase {
         for dtype in DType.allCases {
             for (rows, cols, n) in [(1, 32, 1), (7, 64, 3), (33, 96, 5), (64, 576, 9), (5, 1536, 4)] {
                 let (w, bytes) = makeMatrix(dtype, rows: rows, cols: cols, seed: UInt64(rows * 1000 + cols))
-                defer { w.base.deallocate() }
                 var rng = TestRandom(seed: 7)
                 let x = (0..<(n * cols)).map { _ in Float(rng.uniform(-1, 1)) }
+                let input = effectiveInput(x, dtype)
                 var y = [Float](repeating: .nan, count: n * rows)
                 matmul(w, x: x, xStride: cols, y: &y, yStride: rows, columns: n, pool: pool)
                 for j in 0..<n {
                     for r in 0..<rows {
                         var expected = 0.0, magnitude = 0.0
                         for c in 0..<cols {
-                            let term = referenceElement(bytes, dtype, cols: cols, r: r, c: c) * Double(x[j * cols + c])
+                            let term = referenceElement(bytes, dtype, cols: cols, r: r, c: c) * input[j * cols + c]
                             expected += term
                             magnitude += abs(term)
                         }
@@ -78,7 +99,7 @@ final class KernelTests: XCTestCase {
 
     func testDequantizeRowMatchesReference() {
         for dtype in DType.allCases {
-            let (w, bytes) = makeMatrix(dtype, rows: 3, cols: 64, seed: 3)
+            let (w, bytes) = makeFileMatrix(dtype, rows: 3, cols: 64, seed: 3)
             defer { w.base.deallocate() }
             var row = [Float](repeating: 0, count: 64)
             w.dequantizeRow(2, into: &row)
@@ -95,7 +116,6 @@ final class KernelTests: XCTestCase {
         for dtype in DType.allCases {
             let rows = 37, cols = 576
             let (w, _) = makeMatrix(dtype, rows: rows, cols: cols, seed: 11)
-            defer { w.base.deallocate() }
             var rng = TestRandom(seed: 5)
             let batch = (0..<(128 * cols)).map { _ in Float(rng.uniform(-2, 2)) }
             // Each column alone.
@@ -130,7 +150,6 @@ final class KernelTests: XCTestCase {
         let parts = [(DType.q4_1, 13), (.q8_0, 6), (.f16, 9)].enumerated().map { i, p in
             makeMatrix(p.0, rows: p.1, cols: cols, seed: UInt64(20 + i)).0
         }
-        defer { for w in parts { w.base.deallocate() } }
         var rng = TestRandom(seed: 6)
         let x = (0..<(5 * cols)).map { _ in Float(rng.uniform(-1, 1)) }
         for n in [1, 5] {

@@ -1,0 +1,175 @@
+import RecycleIntrinsics
+
+/// The integer matmul: interleaved Q4_1/Q8_0 weights (`InterleavedBlocks`) times
+/// activations quantized to 15 bits per block, as a high and a low byte
+/// (`QuantizedActivations`).
+///
+/// A 16-row group's weights are unpacked to nibbles once per block and serve a tile of up to
+/// four columns; each `byteDot` multiplies four elements of all 16 rows by four of a
+/// column's bytes (broadcast), so no horizontal sums are needed. A column's high bytes and
+/// low bytes take one pass each: `Σ w q = 128 Σ w high + Σ w low`.
+///
+/// Per (row, column) and block the integer sum is exact; the floating-point part is, for
+/// every block in order, `t = Float(sum) * d`, `acc = fma(t, xScale, acc)` and for Q4_1
+/// `acc = fma(m, xScale * Σq, acc)`. That sequence is the same whatever the batch size, the
+/// tile width or the column's place in it (batch invariance).
+struct IntegerMatmulJob {
+    let w: WeightMatrix
+    let x: QuantizedActivations
+    let y: UnsafeMutablePointer<Float>, yStride: Int
+
+    /// Computes row groups `groups` (of 16 rows) for every column.
+    func run(groups: Range<Int>) {
+        for g in groups {
+            var n = 0
+            while n < x.columns {
+                switch x.columns - n {
+                case 1: tile(group: g, column: n, width: 1)
+                case 2: tile(group: g, column: n, width: 2)
+                case 3: tile(group: g, column: n, width: 3)
+                default: tile(group: g, column: n, width: 4)
+                }
+                n += 4
+            }
+        }
+    }
+
+    /// Columns `n ..< n + width` (`width` 1...4, a constant after inlining) of group `g`.
+    @inline(__always)
+    private func tile(group g: Int, column n: Int, width: Int) {
+        var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        switch w.dtype {
+        case .q4_1: q4_1(group: g, column: n, width: width, &acc)
+        case .q8_0: q8_0(group: g, column: n, width: width, &acc)
+        case .f32, .f16: preconditionFailure("float weights take the float matmul")
+        }
+        store(acc.0, group: g, column: n)
+        if width > 1 { store(acc.1, group: g, column: n + 1) }
+        if width > 2 { store(acc.2, group: g, column: n + 2) }
+        if width > 3 { store(acc.3, group: g, column: n + 3) }
+    }
+
+    @inline(__always)
+    private func q4_1(group g: Int, column n: Int, width: Int, _ acc: inout (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)) {
+        let blocks = x.blocks
+        let units = UnsafeRawPointer(w.interleaved!) + g * blocks * 320
+        for b in 0..<blocks {
+            let unit = units + b * 320
+            let c0 = unit.load(as: SIMD64<UInt8>.self), c1 = unit.load(fromByteOffset: 64, as: SIMD64<UInt8>.self)
+            let c2 = unit.load(fromByteOffset: 128, as: SIMD64<UInt8>.self), c3 = unit.load(fromByteOffset: 192, as: SIMD64<UInt8>.self)
+            let l0 = lowNibbles(c0), l1 = lowNibbles(c1), l2 = lowNibbles(c2), l3 = lowNibbles(c3)
+            let h0 = highNibbles(c0), h1 = highNibbles(c1), h2 = highNibbles(c2), h3 = highNibbles(c3)
+            let d = floats(unit.load(fromByteOffset: 256, as: SIMD16<Float16>.self))
+            let m = floats(unit.load(fromByteOffset: 288, as: SIMD16<Float16>.self))
+            // Two chains of four: a dot product's latency (5 cycles on Ice Lake) would
+            // otherwise bound a single column.
+            @inline(__always) func pass(_ q: UnsafePointer<Int8>) -> SIMD16<Int32> {
+                var s = byteDot(SIMD16<Int32>(), l0, broadcast(q, 0)), t = byteDot(SIMD16<Int32>(), h0, broadcast(q, 16))
+                s = byteDot(s, l1, broadcast(q, 4)); t = byteDot(t, h1, broadcast(q, 20))
+                s = byteDot(s, l2, broadcast(q, 8)); t = byteDot(t, h2, broadcast(q, 24))
+                s = byteDot(s, l3, broadcast(q, 12)); t = byteDot(t, h3, broadcast(q, 28))
+                return s &+ t
+            }
+            @inline(__always) func column(_ k: Int, _ a: inout SIMD16<Float>) {
+                let at = (n + k) * x.count + 32 * b
+                let s = pass(x.high + at) &* SIMD16(repeating: 128) &+ pass(x.low + at)
+                let i = (n + k) * blocks + b
+                a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
+                a = a.addingProduct(m, SIMD16(repeating: x.scaledSum[i]))
+            }
+            column(0, &acc.0)
+            if width > 1 { column(1, &acc.1) }
+            if width > 2 { column(2, &acc.2) }
+            if width > 3 { column(3, &acc.3) }
+        }
+    }
+
+    @inline(__always)
+    private func q8_0(group g: Int, column n: Int, width: Int, _ acc: inout (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)) {
+        let blocks = x.blocks
+        let units = UnsafeRawPointer(w.interleaved!) + g * blocks * 544
+        for b in 0..<blocks {
+            let unit = units + b * 544
+            let d = floats(unit.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float16>.self))
+            @inline(__always) func column(_ k: Int, _ a: inout SIMD16<Float>) {
+                let at = (n + k) * x.count + 32 * b
+                let i = (n + k) * blocks + b
+                let s: SIMD16<Int32>
+                if byteDotTakesAnyUnsignedByte {
+                    // Σ (u - 128) (128 qh + ql) over the offset weights u; -128 Σq starts the sum.
+                    var h = (SIMD16<Int32>(), SIMD16<Int32>()), l = h  // two chains each, as above
+                    for j in stride(from: 0, to: 8, by: 2) {
+                        let u0 = unit.loadUnaligned(fromByteOffset: 64 * j, as: SIMD64<UInt8>.self)
+                        let u1 = unit.loadUnaligned(fromByteOffset: 64 * j + 64, as: SIMD64<UInt8>.self)
+                        h.0 = byteDot(h.0, u0, broadcast(x.high + at, 4 * j))
+                        h.1 = byteDot(h.1, u1, broadcast(x.high + at, 4 * j + 4))
+                        l.0 = byteDot(l.0, u0, broadcast(x.low + at, 4 * j))
+                        l.1 = byteDot(l.1, u1, broadcast(x.low + at, 4 * j + 4))
+                    }
+                    s = (h.0 &+ h.1) &* SIMD16(repeating: 128) &+ (l.0 &+ l.1) &+ SIMD16(repeating: x.offsetSum[i])
+                } else {
+                    // The same sum with u = 16 H + L in nibbles, which every byteDot takes exactly.
+                    var hh = SIMD16<Int32>(), lh = hh, hl = hh, ll = hh
+                    for j in 0..<8 {
+                        let u = unit.loadUnaligned(fromByteOffset: 64 * j, as: SIMD64<UInt8>.self)
+                        let wl = lowNibbles(u), wh = highNibbles(u)
+                        let vh = broadcast(x.high + at, 4 * j), vl = broadcast(x.low + at, 4 * j)
+                        hh = byteDot(hh, wh, vh); lh = byteDot(lh, wl, vh)
+                        hl = byteDot(hl, wh, vl); ll = byteDot(ll, wl, vl)
+                    }
+                    let sixteen = SIMD16<Int32>(repeating: 16)
+                    s = (hh &* sixteen &+ lh) &* SIMD16(repeating: 128) &+ hl &* sixteen &+ ll &+ SIMD16(repeating: x.offsetSum[i])
+                }
+                a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
+            }
+            column(0, &acc.0)
+            if width > 1 { column(1, &acc.1) }
+            if width > 2 { column(2, &acc.2) }
+            if width > 3 { column(3, &acc.3) }
+        }
+    }
+
+    @inline(__always)
+    private func store(_ a: SIMD16<Float>, group g: Int, column n: Int) {
+        let r0 = g * InterleavedBlocks.rowsPerGroup, out = y + n * yStride + r0
+        if r0 + 16 <= w.rows {
+            UnsafeMutableRawPointer(out).storeBytes(of: a, as: SIMD16<Float>.self)
+        } else {
+            for r in 0..<(w.rows - r0) { out[r] = a[r] }
+        }
+    }
+}
+
+// Nibbles of every byte, computed on 64-bit lanes: on SIMD64<UInt8>, `&` with a constant
+// vector and `&>>` compile to a loop over the lanes (vpbroadcastb per lane, measured: 20x
+// slower kernels), while on SIMD8<UInt64> they are one vpandq / vpsrlq each. A 64-bit shift
+// moves bits across bytes; the mask removes them.
+@inline(__always)
+private func lowNibbles(_ c: SIMD64<UInt8>) -> SIMD64<UInt8> {
+    unsafeBitCast(unsafeBitCast(c, to: SIMD8<UInt64>.self) & SIMD8(repeating: 0x0F0F_0F0F_0F0F_0F0F), to: SIMD64<UInt8>.self)
+}
+
+@inline(__always)
+private func highNibbles(_ c: SIMD64<UInt8>) -> SIMD64<UInt8> {
+    let shifted = unsafeBitCast(c, to: SIMD8<UInt64>.self) &>> SIMD8(repeating: 4)
+    return unsafeBitCast(shifted & SIMD8(repeating: 0x0F0F_0F0F_0F0F_0F0F), to: SIMD64<UInt8>.self)
+}
+
+/// The four bytes at `q + offset` in every 32-bit lane (one `vpbroadcastd`).
+@inline(__always)
+private func broadcast(_ q: UnsafePointer<Int8>, _ offset: Int) -> SIMD64<Int8> {
+    let four = UnsafeRawPointer(q).loadUnaligned(fromByteOffset: offset, as: Int32.self)
+    return unsafeBitCast(SIMD16<Int32>(repeating: four), to: SIMD64<Int8>.self)
+}
+
+// Straight-line lane conversions (see Blocks.swift): one vcvtdq2ps / vcvtph2ps each.
+@inline(__always)
+private func floats(_ v: SIMD16<Int32>) -> SIMD16<Float> {
+    SIMD16<Float>(lowHalf: SIMD8<Float>(Float(v[0]), Float(v[1]), Float(v[2]), Float(v[3]), Float(v[4]), Float(v[5]), Float(v[6]), Float(v[7])),
+                  highHalf: SIMD8<Float>(Float(v[8]), Float(v[9]), Float(v[10]), Float(v[11]), Float(v[12]), Float(v[13]), Float(v[14]), Float(v[15])))
+}
+
+@inline(__always)
+private func floats(_ v: SIMD16<Float16>) -> SIMD16<Float> {
+    SIMD16<Float>(lowHalf: floats(v.lowHalf), highHalf: floats(v.highHalf))
+}
