@@ -1,53 +1,155 @@
-import Foundation
+/// One query head in a shared attention sweep: its query, where its output goes, and which
+/// cache slots it sees: `0..<prefix` (everything committed before, and for a causal batch
+/// the batch's own earlier tokens), then the slots listed in `extra` (a draft-tree node's
+/// ancestors and itself, root first). Positions increase along that sequence.
+public struct AttentionQuery {
+    /// `headDim` floats.
+    public var query: UnsafePointer<Float>
+    /// Receives `headDim` floats.
+    public var out: UnsafeMutablePointer<Float>
+    public var prefix: Int
+    public var extra: UnsafeBufferPointer<Int32>
 
-/// Scaled dot-product attention of one query head over the keys/values it may see.
+    public init(query: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, prefix: Int, extra: UnsafeBufferPointer<Int32>) {
+        self.query = query
+        self.out = out
+        self.prefix = prefix
+        self.extra = extra
+    }
+
+    var visible: Int { prefix + extra.count }
+}
+
+/// Scaled dot-product attention of several query heads that read the same key/value head
+/// (the query heads of a GQA group, for one token or for all the nodes of a draft tree).
 ///
-/// The visible keys are the cache slots `0..<prefix` (everything committed before, and for
-/// a causal batch the batch's own earlier tokens), followed by the slots listed in `extra`
-/// (a draft-tree node's ancestors and itself, root first). Positions increase along that
-/// sequence, so plain decoding, a causal batch and a tree node all visit their keys in
-/// position order with the same operations: a token's output depends only on its query
-/// and on the keys it sees, never on the batch (this makes speculative decoding bit-exact).
+/// The slots every query sees (`0..<min(prefix)`) are swept once for all of them: each key
+/// and value is loaded once and used by every query, instead of once per query head and
+/// token. Then each query visits its remaining slots alone.
+///
+/// Batch invariance: a query's output depends only on its query and on the keys and
+/// values it sees, never on the other queries of the call. For each query the operations
+/// are the same, in the same order, as if it were alone: its scores in position order (one
+/// `dot16` each), their maximum, `exp16` of each score minus it, the total summed 16 lanes
+/// at a time then `horizontalSum`, and `out = Σ_j p_j v_j` accumulated in position order.
+/// So plain decoding, a causal batch and a tree node get the same bits (this is what makes
+/// speculative decoding exact).
 ///
 /// - Parameters:
-///   - query: `headDim` floats (`headDim` a multiple of 16).
+///   - queries: at most `attentionQueriesPerSweep` of them.
 ///   - keys, values: key/value of slot `s` for this head starts at `keys + s * stride`.
-///   - prefix: slots `0..<prefix` are visible.
-///   - extra: further visible slots, in position order.
-///   - scores: scratch of at least `prefix + extra.count` floats.
-///   - out: receives `headDim` floats.
+///   - headDim: a multiple of 16.
+///   - scores: scratch of `queries.count * scoreStride` floats, `scoreStride` at least the
+///     largest `visible` rounded up to a multiple of 16.
 public func attend(
-    query: UnsafePointer<Float>,
-    keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int,
-    prefix: Int, extra: UnsafeBufferPointer<Int32>,
-    headDim: Int, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+    _ queries: UnsafeBufferPointer<AttentionQuery>,
+    keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, headDim: Int,
+    scores: UnsafeMutablePointer<Float>, scoreStride: Int
 ) {
-    let count = prefix + extra.count
-    @inline(__always) func slot(_ j: Int) -> Int { j < prefix ? j : Int(extra[j - prefix]) }
-
+    precondition(queries.count <= attentionQueriesPerSweep && headDim % 16 == 0)
+    let shared = queries.lazy.map(\.prefix).min() ?? 0
     let scale = 1 / Float(headDim).squareRoot()
-    var maximum = -Float.infinity
-    for j in 0..<count {
-        let s = dot16(query, keys + slot(j) * stride, count: headDim) * scale
-        scores[j] = s
-        maximum = max(maximum, s)
+    @inline(__always) func row(_ q: Int) -> UnsafeMutablePointer<Float> { scores + q * scoreStride }
+    @inline(__always) func slot(_ q: AttentionQuery, _ j: Int) -> Int { j < q.prefix ? j : Int(q.extra[j - q.prefix]) }
+
+    // Scores: the shared slots once for all queries, then each query's own.
+    for j in 0..<shared {
+        let k = keys + j * stride
+        for (i, q) in queries.enumerated() { row(i)[j] = dot16(q.query, k, count: headDim) * scale }
     }
-    var total: Float = 0
-    for j in 0..<count {
-        let e = expf(scores[j] - maximum)
-        scores[j] = e
-        total += e
+    var totals = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
+    for (i, q) in queries.enumerated() {
+        let s = row(i)
+        for j in shared..<q.visible { s[j] = dot16(q.query, keys + slot(q, j) * stride, count: headDim) * scale }
+        let total = softmaxNumerators(s, count: q.visible)
+        withUnsafeMutableBytes(of: &totals) { $0.storeBytes(of: total, toByteOffset: 4 * i, as: Float.self) }
     }
-    // out = Σ_j p_j v_j, accumulated in position order, 16 lanes at a time.
-    let ro = UnsafeMutableRawPointer(out)
+
+    // out = Σ_j p_j v_j / total, 16 dimensions at a time: the shared slots' values once for
+    // all queries, then each query's own slots.
     var d = 0
     while d < headDim {
-        var acc = SIMD16<Float>()
-        for j in 0..<count {
-            let v = UnsafeRawPointer(values + slot(j) * stride + d).loadUnaligned(as: SIMD16<Float>.self)
-            acc = acc.addingProduct(SIMD16(repeating: scores[j]), v)
+        var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+                   SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        withUnsafeMutableBytes(of: &acc) { accBytes in
+            let a = accBytes.baseAddress!.assumingMemoryBound(to: SIMD16<Float>.self)
+            for j in 0..<shared {
+                let v = UnsafeRawPointer(values + j * stride + d).loadUnaligned(as: SIMD16<Float>.self)
+                for i in 0..<queries.count { a[i] = a[i].addingProduct(SIMD16(repeating: row(i)[j]), v) }
+            }
+            for (i, q) in queries.enumerated() {
+                var sum = a[i]
+                for j in shared..<q.visible {
+                    let v = UnsafeRawPointer(values + slot(q, j) * stride + d).loadUnaligned(as: SIMD16<Float>.self)
+                    sum = sum.addingProduct(SIMD16(repeating: row(i)[j]), v)
+                }
+                let total = withUnsafeBytes(of: totals) { $0.load(fromByteOffset: 4 * i, as: Float.self) }
+                UnsafeMutableRawPointer(q.out + d).storeBytes(of: sum * SIMD16(repeating: 1 / total), as: SIMD16<Float>.self)
+            }
         }
-        ro.storeBytes(of: acc * SIMD16(repeating: 1 / total), toByteOffset: 4 * d, as: SIMD16<Float>.self)
         d += 16
     }
 }
+
+/// Queries one `attend` call takes: its accumulators stay in registers.
+public let attentionQueriesPerSweep = 8
+
+/// Replaces `s[0..<count]` by `exp(s[j] - max)` and returns their sum; the sum runs over
+/// 16 lanes in order of `j` (lane `j % 16`), then `horizontalSum`, so it depends only on
+/// the scores. `s` has room for `count` rounded up to 16.
+@inline(__always)
+private func softmaxNumerators(_ s: UnsafeMutablePointer<Float>, count: Int) -> Float {
+    let padded = (count + 15) & ~15
+    for j in count..<padded { s[j] = -.infinity }
+    let raw = UnsafeMutableRawPointer(s)
+    var m = SIMD16<Float>(repeating: -.infinity)
+    for c in stride(from: 0, to: padded, by: 16) {
+        let v = raw.load(fromByteOffset: 4 * c, as: SIMD16<Float>.self)
+        m = m.replacing(with: v, where: v .> m)
+    }
+    let top = SIMD16<Float>(repeating: maximum(m))
+    var sum = SIMD16<Float>()
+    for c in stride(from: 0, to: padded, by: 16) {
+        let e = exp16(raw.load(fromByteOffset: 4 * c, as: SIMD16<Float>.self) - top)
+        raw.storeBytes(of: e, toByteOffset: 4 * c, as: SIMD16<Float>.self)
+        sum += e
+    }
+    return horizontalSum(sum)
+}
+
+@inline(__always)
+private func maximum(_ v: SIMD16<Float>) -> Float {
+    var m = v[0]
+    for i in 1..<16 where v[i] > m { m = v[i] }
+    return m
+}
+
+/// `e^x` for `x <= 0` (a softmax numerator), lane by lane with the same operations in
+/// every lane, so an element's value never depends on its lane or neighbours: `x = n ln2 + r`
+/// with `|r| <= ln2 / 2` (Cody-Waite: ln2 in two parts), a degree-6 Taylor polynomial for
+/// `e^r` (relative error about 1e-7), and `2^n` built from its exponent bits. Below -87
+/// (where `e^x` leaves the normal floats) and for -inf, the result is 0.
+@inline(__always)
+func exp16(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    let underflow = x .< SIMD16(repeating: -87)
+    let xc = x.replacing(with: SIMD16(repeating: -87), where: underflow)
+    // n = rint(x / ln2): adding 1.5 * 2^23 leaves it, rounded half to even, in the low bits.
+    let magic = SIMD16<Float>(repeating: 12_582_912)
+    let shifted = magic.addingProduct(xc, SIMD16(repeating: 1.442_695_04))
+    let n = shifted - magic
+    var r = xc.addingProduct(n, SIMD16(repeating: -0.693_359_375))
+    r = r.addingProduct(n, SIMD16(repeating: 2.121_944_4e-4))
+    var p = SIMD16<Float>(repeating: 1.0 / 720)
+    p = SIMD16(repeating: 1.0 / 120).addingProduct(p, r)
+    p = SIMD16(repeating: 1.0 / 24).addingProduct(p, r)
+    p = SIMD16(repeating: 1.0 / 6).addingProduct(p, r)
+    p = SIMD16(repeating: 0.5).addingProduct(p, r)
+    p = SIMD16(repeating: 1).addingProduct(p, r)
+    p = SIMD16(repeating: 1).addingProduct(p, r)
+    let exponent = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
+    let twoToN = unsafeBitCast((exponent &+ SIMD16(repeating: 127)) &<< SIMD16(repeating: 23), to: SIMD16<Float>.self)
+    return (p * twoToN).replacing(with: SIMD16(), where: underflow)
+}
+
+/// `exp16`, for the kernel tests.
+public func softmaxExponentialForTesting(_ x: SIMD16<Float>) -> SIMD16<Float> { exp16(x) }

@@ -1,3 +1,4 @@
+import Foundation
 import RecycleDecoding
 import RecycleKernels
 import XCTest
@@ -197,21 +198,34 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// One query through `attend`, and the output it writes.
+    func attendAlone(_ q: [Float], k: [Float], v: [Float], stride: Int, prefix: Int, extra: [Int32]) -> [Float] {
+        let headDim = q.count
+        var out = [Float](repeating: .nan, count: headDim)
+        var scores = [Float](repeating: 0, count: (prefix + extra.count + 15) / 16 * 16)
+        q.withUnsafeBufferPointer { q in
+            extra.withUnsafeBufferPointer { extra in
+                out.withUnsafeMutableBufferPointer { out in
+                    let query = [AttentionQuery(query: q.baseAddress!, out: out.baseAddress!, prefix: prefix, extra: extra)]
+                    query.withUnsafeBufferPointer { query in
+                        attend(query, keys: k, values: v, stride: stride, headDim: headDim, scores: &scores, scoreStride: scores.count)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     func testAttentionMatchesReference() {
         var rng = TestRandom(seed: 8)
         let headDim = 64, stride = 192, count = 37
         let q = (0..<headDim).map { _ in Float(rng.uniform(-1, 1)) }
         let k = (0..<(count * stride)).map { _ in Float(rng.uniform(-1, 1)) }
         let v = (0..<(count * stride)).map { _ in Float(rng.uniform(-1, 1)) }
-        var scores = [Float](repeating: 0, count: count)
-        var out = [Float](repeating: 0, count: headDim)
         // Slots 0..<30 as a prefix, then 31, 33, 36 as a tree node's ancestors and itself.
         let extra: [Int32] = [31, 33, 36]
         let visible = Array(0..<30) + extra.map(Int.init)
-        extra.withUnsafeBufferPointer { extra in
-            attend(query: q, keys: k, values: v, stride: stride, prefix: 30, extra: extra, headDim: headDim,
-                   scores: &scores, out: &out)
-        }
+        let out = attendAlone(q, k: k, v: v, stride: stride, prefix: 30, extra: extra)
         let s = visible.map { j in (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * Double(k[j * stride + $1]) } / 8 }
         let m = s.max()!, e = s.map { exp($0 - m) }, total = e.reduce(0, +)
         for d in 0..<headDim {
@@ -219,14 +233,56 @@ final class KernelTests: XCTestCase {
             XCTAssertEqual(Double(out[d]), expected, accuracy: 1e-5)
         }
         // The same keys as a plain prefix or listed one by one: the same bits.
-        var listed = [Float](repeating: 0, count: headDim), plain = listed
-        let all = (0..<Int32(count)).map { $0 }
-        all.withUnsafeBufferPointer { all in
-            attend(query: q, keys: k, values: v, stride: stride, prefix: 0, extra: all, headDim: headDim, scores: &scores, out: &listed)
-        }
-        attend(query: q, keys: k, values: v, stride: stride, prefix: count, extra: UnsafeBufferPointer(start: nil, count: 0),
-               headDim: headDim, scores: &scores, out: &plain)
+        let listed = attendAlone(q, k: k, v: v, stride: stride, prefix: 0, extra: (0..<Int32(count)).map { $0 })
+        let plain = attendAlone(q, k: k, v: v, stride: stride, prefix: count, extra: [])
         XCTAssertEqual(listed.map(\.bitPattern), plain.map(\.bitPattern))
+    }
+
+    /// Queries that share a sweep get, bit for bit, what each gets alone, whatever their
+    /// prefixes, extras and number (1 to 8).
+    func testSharedAttentionSweepEqualsQueriesAlone() {
+        var rng = TestRandom(seed: 12)
+        let headDim = 64, stride = 64, count = 300
+        let k = (0..<(count * stride)).map { _ in Float(rng.uniform(-2, 2)) }
+        let v = (0..<(count * stride)).map { _ in Float(rng.uniform(-2, 2)) }
+        let queries = (0..<8).map { _ in (0..<headDim).map { _ in Float(rng.uniform(-2, 2)) } }
+        let prefixes = [250, 250, 261, 17, 250, 299, 0, 250]
+        let extras: [[Int32]] = [[], [251, 260], [270], [], [255, 256, 257], [], [3, 9, 299], [252]]
+        let alone = (0..<8).map { attendAlone(queries[$0], k: k, v: v, stride: stride, prefix: prefixes[$0], extra: extras[$0]) }
+        for size in 1...8 {
+            let scoreStride = 320
+            var scores = [Float](repeating: 0, count: 8 * scoreStride)
+            var outs = [[Float]](repeating: [Float](repeating: .nan, count: headDim), count: size)
+            let qp = queries.map { q in let p = UnsafeMutablePointer<Float>.allocate(capacity: headDim); p.initialize(from: q, count: headDim); return p }
+            let op = (0..<size).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: headDim) }
+            let ep = extras.map { e in let p = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, e.count)); p.initialize(from: e, count: e.count); return p }
+            defer { (qp + op).forEach { $0.deallocate() }; ep.forEach { $0.deallocate() } }
+            let batch = (0..<size).map {
+                AttentionQuery(query: qp[$0], out: op[$0], prefix: prefixes[$0], extra: UnsafeBufferPointer(start: ep[$0], count: extras[$0].count))
+            }
+            batch.withUnsafeBufferPointer { attend($0, keys: k, values: v, stride: stride, headDim: headDim, scores: &scores, scoreStride: scoreStride) }
+            for i in 0..<size {
+                outs[i] = Array(UnsafeBufferPointer(start: op[i], count: headDim))
+                XCTAssertEqual(outs[i].map(\.bitPattern), alone[i].map(\.bitPattern), "query \(i) of \(size)")
+            }
+        }
+    }
+
+    /// The softmax exponential against `exp`, over the range softmax uses.
+    func testExponentialIsAccurate() {
+        var x: Float = -90
+        while x <= 0 {
+            let v = SIMD16<Float>(repeating: x)
+            let e = softmaxExponentialForTesting(v)[0]
+            if x < -87 {
+                XCTAssertEqual(e, 0)
+            } else {
+                XCTAssertEqual(Double(e), Foundation.exp(Double(x)), accuracy: 3e-7 * Foundation.exp(Double(x)), "x = \(x)")
+            }
+            x += 0.0137
+        }
+        XCTAssertEqual(softmaxExponentialForTesting(SIMD16(repeating: -.infinity))[0], 0)
+        XCTAssertEqual(softmaxExponentialForTesting(SIMD16(repeating: 0))[0], 1)
     }
 }
 

@@ -38,11 +38,13 @@ final class ModelParityTests: XCTestCase {
 
     /// Our logits agree with the numpy reference at every position of a 24-token sequence.
     ///
-    /// Tolerance: the reference computes in float64 from the same dequantized weights; we
-    /// compute in float32 with other summation orders through 30 layers. The logits are
-    /// O(10-30) and the measured difference is about 3e-5 (float32 rounding), so 1e-3
-    /// leaves 30x headroom for rounding while any real error (a wrong weight, a swapped RoPE
-    /// pair, an attention-mask bug) moves logits by 0.1 or more and fails.
+    /// Tolerance: the reference computes in float64 from the same dequantized weights and
+    /// quantizes every matmul input to 15 bits per block with the same float32 operations
+    /// as the runtime (docs/FORMAT.md, "Matmul arithmetic"). Its inputs to that rounding are
+    /// float64, ours float32, so an element that lies on a rounding boundary can round one
+    /// step apart; through 30 layers that moves logits (O(10-30)) by about 0.01 (measured
+    /// 0.0104). 0.05 leaves room for that while a real error (a wrong weight, a swapped
+    /// RoPE pair, an attention-mask bug) moves logits by 0.1 or more and fails.
     func testLogitsMatchNumpyReference() throws {
         let f = try fixture("chatml_france")
         let tokens = ids(f["prompt_ids"]) + ids(f["greedy_64_ids_no_eos_stop"]).prefix(8)
@@ -53,7 +55,7 @@ final class ModelParityTests: XCTestCase {
         var maxDiff: Float = 0
         for i in 0..<ours.count { maxDiff = max(maxDiff, abs(ours[i] - reference[i])) }
         print("max |logit difference| vs reference.py over \(tokens.count) positions: \(maxDiff)")
-        XCTAssertLessThan(maxDiff, 1e-3)
+        XCTAssertLessThan(maxDiff, 0.05)
         for p in 0..<tokens.count {
             let a = ours[(p * vocab)..<((p + 1) * vocab)], b = reference[(p * vocab)..<((p + 1) * vocab)]
             XCTAssertEqual(a.firstIndex(of: a.max()!)! - p * vocab, b.firstIndex(of: b.max()!)! - p * vocab, "argmax at position \(p)")
@@ -61,9 +63,12 @@ final class ModelParityTests: XCTestCase {
     }
 
     /// 64 greedy tokens (not stopping at EOS) against fp32 Hugging Face transformers: the
-    /// same tokens, or a first difference on a near-tie (HF's top-1/top-2 margin < 0.01),
-    /// and per-step top-5 logits within 1e-3 of HF's until then (HF is float32 with its own
-    /// summation order; the measured difference is below 1e-4).
+    /// same tokens, or a first difference on a near-tie (HF's top-1/top-2 margin < 0.05),
+    /// and per-step top-5 logits within 0.03 of HF's until then. HF computes matmuls on
+    /// float inputs; ours are quantized to 15 bits per block, which moves logits by up to
+    /// 0.008 on these fixtures (measured; with float inputs it was below 1e-4). The
+    /// project's numerics policy allows 0.5 and near-ties up to 0.25; these bounds are far
+    /// tighter, so a loss of precision shows here first.
     func testGreedyMatchesHuggingFaceFixtures() throws {
         let model = try defaultModel()
         for name in ["chatml_france", "raw_capital"] {
@@ -80,13 +85,13 @@ final class ModelParityTests: XCTestCase {
                 produced.append(token)
                 if token != expected[step] {
                     print("\(name): first difference from HF at step \(step), HF margin \(margins[step])")
-                    XCTAssertLessThan(margins[step], 0.01, "\(name) diverges from HF at step \(step), which is not a near-tie")
+                    XCTAssertLessThan(margins[step], 0.05, "\(name) diverges from HF at step \(step), which is not a near-tie")
                     break
                 }
                 let hfIDs = top5[step]["ids"] as! [Int], hfLogits = top5[step]["logits"] as! [Double]
                 for (id, hf) in zip(hfIDs, hfLogits) {
                     maxDiff = max(maxDiff, abs(Double(logits[id]) - hf))
-                    XCTAssertEqual(Double(logits[id]), hf, accuracy: 1e-3, "\(name) step \(step) token \(id)")
+                    XCTAssertEqual(Double(logits[id]), hf, accuracy: 0.03, "\(name) step \(step) token \(id)")
                 }
                 logits = try transformer.forward([token])
             }

@@ -140,23 +140,43 @@ public final class Transformer: @unchecked Sendable {
         }
     }
 
-    /// Attention for the batch's tokens, one (token, head) pair per work item; token `i`
-    /// sees the slots its layout lists.
+    /// Attention for the batch's tokens. A work item is one key/value head and a run of the
+    /// batch's tokens; its queries (every token of the run, every query head of the group)
+    /// go to `attend` up to `attentionQueriesPerSweep` at a time, and each call sweeps the
+    /// keys and values its queries all see once for all of them.
     private func attention(layer l: Int, layout: AttentionLayout, tokens n: Int) {
         let c = config, b = buffers
         let group = c.heads / c.kvHeads
         let keys = cache.keys(layer: l, position: 0), values = cache.values(layer: l, position: 0)
+        // Enough runs per head to give every thread work; how queries are grouped never
+        // changes what each computes (see `attend`).
+        let runs = min(n, max(1, (2 * pool.threads + c.kvHeads - 1) / c.kvHeads))
+        let scoreStride = (layout.maxVisible + 15) & ~15
         layout.extra.withUnsafeBufferPointer { extra in
-            pool.forEachChunk(of: n * c.heads) { items in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: layout.maxVisible) { scores in
-                    for item in items {
-                        let i = item / c.heads, h = item % c.heads
-                        let kvOffset = (h / group) * c.headDim
-                        let visible = UnsafeBufferPointer(rebasing: extra[layout.extraStart[i]..<layout.extraStart[i + 1]])
-                        attend(query: b.q + i * c.queryDim + h * c.headDim,
-                               keys: keys + kvOffset, values: values + kvOffset, stride: c.kvDim,
-                               prefix: layout.prefix[i], extra: visible, headDim: c.headDim,
-                               scores: scores.baseAddress!, out: b.attention + i * c.queryDim + h * c.headDim)
+            pool.forEachChunk(of: c.kvHeads * runs) { items in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: attentionQueriesPerSweep * scoreStride) { scores in
+                    withUnsafeTemporaryAllocation(of: AttentionQuery.self, capacity: attentionQueriesPerSweep) { batch in
+                        for item in items {
+                            let g = item / runs, run = item % runs
+                            var count = 0
+                            func sweep() {
+                                attend(UnsafeBufferPointer(rebasing: batch[0..<count]),
+                                       keys: keys + g * c.headDim, values: values + g * c.headDim, stride: c.kvDim,
+                                       headDim: c.headDim, scores: scores.baseAddress!, scoreStride: scoreStride)
+                                count = 0
+                            }
+                            for i in (n * run / runs) ..< (n * (run + 1) / runs) {
+                                for h in (g * group) ..< ((g + 1) * group) {
+                                    let at = i * c.queryDim + h * c.headDim
+                                    batch[count] = AttentionQuery(
+                                        query: b.q + at, out: b.attention + at, prefix: layout.prefix[i],
+                                        extra: UnsafeBufferPointer(rebasing: extra[layout.extraStart[i]..<layout.extraStart[i + 1]]))
+                                    count += 1
+                                    if count == attentionQueriesPerSweep { sweep() }
+                                }
+                            }
+                            if count > 0 { sweep() }
+                        }
                     }
                 }
             }
