@@ -65,27 +65,35 @@ public func attend(
         withUnsafeMutableBytes(of: &totals) { $0.storeBytes(of: total, toByteOffset: 4 * i, as: Float.self) }
     }
 
-    // out = Σ_j p_j v_j / total, 16 dimensions at a time: the shared slots' values once for
-    // all queries, then each query's own slots.
+    // out = Σ_j p_j v_j / total, 16 dimensions at a time. The shared slots go in runs of 16:
+    // a run's values (1 kB) stay in L1 while every query adds them to its accumulator,
+    // which lives in a register within the run and in `out` between runs.
     var d = 0
     while d < headDim {
-        var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
-                   SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-        withUnsafeMutableBytes(of: &acc) { accBytes in
-            let a = accBytes.baseAddress!.assumingMemoryBound(to: SIMD16<Float>.self)
-            for j in 0..<shared {
-                let v = UnsafeRawPointer(values + j * stride + d).loadUnaligned(as: SIMD16<Float>.self)
-                for i in 0..<queries.count { a[i] = a[i].addingProduct(SIMD16(repeating: row(i)[j]), v) }
-            }
+        for i in queries.indices { UnsafeMutableRawPointer(queries[i].out + d).storeBytes(of: SIMD16<Float>(), as: SIMD16<Float>.self) }
+        var j0 = 0
+        while j0 < shared {
+            let j1 = min(j0 + 16, shared)
             for (i, q) in queries.enumerated() {
-                var sum = a[i]
-                for j in shared..<q.visible {
-                    let v = UnsafeRawPointer(values + slot(q, j) * stride + d).loadUnaligned(as: SIMD16<Float>.self)
-                    sum = sum.addingProduct(SIMD16(repeating: row(i)[j]), v)
+                let o = UnsafeMutableRawPointer(q.out + d), p = row(i)
+                var sum = o.loadUnaligned(as: SIMD16<Float>.self)
+                for j in j0..<j1 {
+                    let v = UnsafeRawPointer(values + j * stride + d).loadUnaligned(as: SIMD16<Float>.self)
+                    sum = sum.addingProduct(SIMD16(repeating: p[j]), v)
                 }
-                let total = withUnsafeBytes(of: totals) { $0.load(fromByteOffset: 4 * i, as: Float.self) }
-                UnsafeMutableRawPointer(q.out + d).storeBytes(of: sum * SIMD16(repeating: 1 / total), as: SIMD16<Float>.self)
+                o.storeBytes(of: sum, as: SIMD16<Float>.self)
             }
+            j0 = j1
+        }
+        for (i, q) in queries.enumerated() {
+            let o = UnsafeMutableRawPointer(q.out + d), p = row(i)
+            var sum = o.loadUnaligned(as: SIMD16<Float>.self)
+            for j in shared..<q.visible {
+                let v = UnsafeRawPointer(values + slot(q, j) * stride + d).loadUnaligned(as: SIMD16<Float>.self)
+                sum = sum.addingProduct(SIMD16(repeating: p[j]), v)
+            }
+            let total = withUnsafeBytes(of: totals) { $0.load(fromByteOffset: 4 * i, as: Float.self) }
+            o.storeBytes(of: sum * SIMD16(repeating: 1 / total), as: SIMD16<Float>.self)
         }
         d += 16
     }

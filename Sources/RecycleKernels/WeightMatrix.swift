@@ -34,6 +34,9 @@ public final class WeightMatrix: @unchecked Sendable {
 
     deinit { free(interleaved) }
 
+    /// Whether the kernels read the matrix where it was (f32, f16), rather than a copy.
+    public var readsInPlace: Bool { interleaved == nil }
+
     /// Bytes the kernels read for one pass over the matrix.
     public var bytes: Int { rows * source.rowBytes }
 }

@@ -32,7 +32,13 @@ public struct LlamaWeights: @unchecked Sendable {
         self.file = file
         tokenEmbedding = try file.matrix("token_embd.weight", rows: c.vocabSize, cols: c.modelDim)
         outputNorm = try file.vector("output_norm.weight", count: c.modelDim)
-        output = WeightMatrix(c.tiedEmbeddings
+        /// The kernels' copy of `m`, with the file's pages of it released once copied.
+        func prepared(_ m: Matrix) -> WeightMatrix {
+            let w = WeightMatrix(m)
+            if !w.readsInPlace { file.releaseResidentPages(of: m) }
+            return w
+        }
+        output = prepared(c.tiedEmbeddings
             ? tokenEmbedding
             : try file.matrix("output.weight", rows: c.vocabSize, cols: c.modelDim))
         var layers: [LayerWeights] = []
@@ -40,14 +46,14 @@ public struct LlamaWeights: @unchecked Sendable {
             let p = "blk.\(i)."
             layers.append(LayerWeights(
                 attentionNorm: try file.vector(p + "attn_norm.weight", count: c.modelDim),
-                query: WeightMatrix(try file.matrix(p + "attn_q.weight", rows: c.queryDim, cols: c.modelDim)),
-                key: WeightMatrix(try file.matrix(p + "attn_k.weight", rows: c.kvDim, cols: c.modelDim)),
-                value: WeightMatrix(try file.matrix(p + "attn_v.weight", rows: c.kvDim, cols: c.modelDim)),
-                attentionOutput: WeightMatrix(try file.matrix(p + "attn_output.weight", rows: c.modelDim, cols: c.queryDim)),
+                query: try prepared(file.matrix(p + "attn_q.weight", rows: c.queryDim, cols: c.modelDim)),
+                key: try prepared(file.matrix(p + "attn_k.weight", rows: c.kvDim, cols: c.modelDim)),
+                value: try prepared(file.matrix(p + "attn_v.weight", rows: c.kvDim, cols: c.modelDim)),
+                attentionOutput: try prepared(file.matrix(p + "attn_output.weight", rows: c.modelDim, cols: c.queryDim)),
                 ffnNorm: try file.vector(p + "ffn_norm.weight", count: c.modelDim),
-                gate: WeightMatrix(try file.matrix(p + "ffn_gate.weight", rows: c.ffnDim, cols: c.modelDim)),
-                up: WeightMatrix(try file.matrix(p + "ffn_up.weight", rows: c.ffnDim, cols: c.modelDim)),
-                down: WeightMatrix(try file.matrix(p + "ffn_down.weight", rows: c.modelDim, cols: c.ffnDim))))
+                gate: try prepared(file.matrix(p + "ffn_gate.weight", rows: c.ffnDim, cols: c.modelDim)),
+                up: try prepared(file.matrix(p + "ffn_up.weight", rows: c.ffnDim, cols: c.modelDim)),
+                down: try prepared(file.matrix(p + "ffn_down.weight", rows: c.modelDim, cols: c.ffnDim))))
         }
         self.layers = layers
     }

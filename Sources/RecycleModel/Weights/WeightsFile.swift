@@ -66,6 +66,18 @@ public final class WeightsFile: @unchecked Sendable {
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress!), bytes.count) }
 
+    /// Lets the OS drop the pages of the mapping that hold `m` (clean copies of the file; a
+    /// later read pages them in again). The loader calls it once it has copied a matrix into
+    /// the kernels' layout, so that the resident memory holds one copy of the weights, not two.
+    public func releaseResidentPages(of m: Matrix) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let mapped = Int(bitPattern: bytes.baseAddress!)
+        let start = max(mapped, (Int(bitPattern: m.base) / page) * page)
+        let end = min(mapped + bytes.count, Int(bitPattern: m.base) + m.rows * m.rowBytes)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED)
+    }
+
     public var fileSize: Int { bytes.count }
 
     public func tensor(_ name: String) throws(WeightsFileError) -> TensorInfo {
