@@ -69,7 +69,7 @@ let package = Package(
             swiftSettings: fast),
         .testTarget(
             name: "RecycleTests",
-            dependencies: ["RecycleDecoding"],
+            dependencies: ["RecycleDecoding", "RecycleIntrinsics"],
             resources: [.copy("Fixtures")],
             swiftSettings: fast),
     ]

@@ -81,12 +81,16 @@ private func absolute(_ v: SIMD16<Float>) -> SIMD16<Float> {
     unsafeBitCast(unsafeBitCast(v, to: SIMD16<UInt32>.self) & SIMD16(repeating: 0x7FFF_FFFF), to: SIMD16<Float>.self)
 }
 
+/// The largest lane of a vector of non-negative floats. Such floats order like their bit
+/// patterns as integers, and integer lanes reduce without the generic `pointwiseMax`
+/// (which is a function call for SIMD8 and SIMD4).
 @inline(__always)
 private func maximum(_ v: SIMD16<Float>) -> Float {
-    let a = pointwiseMax(v.lowHalf, v.highHalf)
-    let b = pointwiseMax(a.lowHalf, a.highHalf)
-    let c = pointwiseMax(b.lowHalf, b.highHalf)
-    return max(c[0], c[1])
+    let bits = unsafeBitCast(v, to: SIMD16<Int32>.self)
+    let a = bits.lowHalf.replacing(with: bits.highHalf, where: bits.highHalf .> bits.lowHalf)
+    let b = a.lowHalf.replacing(with: a.highHalf, where: a.highHalf .> a.lowHalf)
+    let c = b.lowHalf.replacing(with: b.highHalf, where: b.highHalf .> b.lowHalf)
+    return Float(bitPattern: UInt32(bitPattern: max(c[0], c[1])))
 }
 
 /// `rint` for |v| < 2^22 with no conversion instruction that could trap: adding 1.5 * 2^23

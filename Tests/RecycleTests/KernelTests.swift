@@ -1,5 +1,6 @@
 import Foundation
 import RecycleDecoding
+import RecycleIntrinsics
 import RecycleKernels
 import XCTest
 
@@ -94,6 +95,27 @@ final class KernelTests: XCTestCase {
                                        "\(dtype) \(rows)x\(cols) column \(j) row \(r)")
                     }
                 }
+            }
+        }
+    }
+
+    /// The 8-bit dot product, whichever instructions this build uses, equals its definition
+    /// on random bytes: every unsigned byte below 128 (and every byte where the build says
+    /// it takes any), every signed byte.
+    func testByteDotMatchesDefinition() {
+        var rng = TestRandom(seed: 13)
+        let limit: UInt64 = byteDotTakesAnyUnsignedByte ? 256 : 128
+        for _ in 0..<2000 {
+            var u = SIMD64<UInt8>(), s = SIMD64<Int8>(), acc = SIMD16<Int32>()
+            for i in 0..<64 {
+                u[i] = UInt8(rng.next() % limit)
+                s[i] = Int8(truncatingIfNeeded: rng.next())
+            }
+            for i in 0..<16 { acc[i] = Int32(truncatingIfNeeded: rng.next() % 2_000_000) - 1_000_000 }
+            let got = byteDot(acc, u, s)
+            for i in 0..<16 {
+                let expected = (0..<4).reduce(acc[i]) { $0 + Int32(u[4 * i + $1]) * Int32(s[4 * i + $1]) }
+                XCTAssertEqual(got[i], expected, "lane \(i)")
             }
         }
     }
