@@ -25,14 +25,16 @@ public struct GenerationResult: Sendable {
     /// Top-K candidates per generated token (empty unless requested).
     public var steps: [TopLogits] = []
     /// Time of the forward pass over the prompt (all of it but its last token, which is the
-    /// first step's root).
+    /// first step's root), with the drafter's preparation for it (a cold start's reset and
+    /// seeding).
     public var prefillSeconds: Double = 0
     /// Time from the end of the prefill to the last token: the drafter's calibration, then
     /// the decoding steps (drafting and verification passes included). Everything the user
     /// waits for after the prompt is in, so speeds computed from it are honest.
     public var decodeSeconds: Double = 0
     /// The part of `decodeSeconds` the drafter spent calibrating (timed verification passes
-    /// that commit nothing, see `Drafter.calibrate`); 0 when it measured nothing.
+    /// that commit nothing, see `Drafter.calibrate`; at most once per generation, before the
+    /// first step); 0 when it measured nothing.
     public var calibrationSeconds: Double = 0
     /// Decoding steps: forward passes after the prefill, one per verified tree.
     public var forwardPasses = 0
@@ -113,7 +115,7 @@ public final class Generator {
         var picker = TokenPicker(sampler)
         var root = prompt[prompt.count - 1]
         let decodeStart = clock.now
-        result.calibrationSeconds += calibrate(drafter, root: root)
+        result.calibrationSeconds = calibrate(drafter, root: root)
         while true {
             var tree = drafter.draft(root: root, context: cachedTokens + [root])
             tree = tree.prefix(min(tree.count, capacity - transformer.cache.count))
