@@ -11,13 +11,19 @@ let usage = """
           GOP/s of the batched matmul for every model matrix shape and batch size N.
       recycle-bench forward [-m MODEL] [--n LIST] [--context C] [-t T] [--runs R] [--json]
           ms per forward pass of N tokens on top of a C-token cache, and the ratio to N = 1.
-      recycle-bench decode [-m MODEL] [-t T] [-n N] [--prefill P] [--runs R] [--json]
-          greedy decode tokens/s (N tokens after a chat prompt) and prefill tokens/s (P tokens).
+      recycle-bench decode [-m MODEL] [-t T] [-n N] [--prefill P] [--mb SIZE] [--runs R] [--json]
+          greedy decode tokens/s (N tokens after a chat prompt) and prefill tokens/s (P tokens);
+          weight bytes read per token, the GB/s that makes while decoding, and the memread
+          bandwidth (SIZE MB, default 512) measured after each decode, with their ratio.
+      recycle-bench memread [--mb SIZE] [-t T] [--runs R] [--json]
+          streaming read bandwidth in GB/s: xor of a SIZE MB buffer (default 512, well above
+          the L3 cache) in 64-byte vectors, split over T threads.
       recycle-bench specbench --questions FILE [-m MODEL] [--per-group N] [--every N] [-n 256]
                     [--drafter recycle|pld|none] [--tree NAME|FILE] [--start hot|cold] [-k 8]
                     [--turns all|first] [--system TEXT|none] [-t T] [--json]
           Spec-Bench: plain greedy and the drafter on every question (all turns, ChatML, greedy);
           MAT, tokens/s of both, speedup and whether the outputs were identical, per group.
+          The drafter's tokens/s and speedup count its calibration (--tree auto), shown apart too.
           --every N takes every N-th question of the file, --per-group N the first N per group.
 
     Common options:
@@ -36,6 +42,7 @@ func run(_ args: [String]) throws {
     case "forward": try ForwardBench(.benchmark(rest, ForwardBench.options)).run()
     case "decode": try DecodeBench(.benchmark(rest, DecodeBench.options)).run()
     case "specbench": try SpecBench(.benchmark(rest, SpecBench.options)).run()
+    case "memread": try MemReadBench(.benchmark(rest, MemReadBench.options)).run()
     default: throw UsageError("unknown command \"\(command)\"")
     }
 }

@@ -25,16 +25,23 @@ public struct GenerationResult: Sendable {
     /// Top-K candidates per generated token (empty unless requested).
     public var steps: [TopLogits] = []
     /// Time of the forward pass over the prompt (all of it but its last token, which is the
-    /// first step's root).
+    /// first step's root), with the drafter's preparation for it (a cold start's reset and
+    /// seeding).
     public var prefillSeconds: Double = 0
-    /// Time of the decoding steps, verification passes included.
+    /// Time from the end of the prefill to the last token: the drafter's calibration, then
+    /// the decoding steps (drafting and verification passes included). Everything the user
+    /// waits for after the prompt is in, so speeds computed from it are honest.
     public var decodeSeconds: Double = 0
+    /// The part of `decodeSeconds` the drafter spent calibrating (timed verification passes
+    /// that commit nothing, see `Drafter.calibrate`; at most once per generation, before the
+    /// first step); 0 when it measured nothing.
+    public var calibrationSeconds: Double = 0
     /// Decoding steps: forward passes after the prefill, one per verified tree.
     public var forwardPasses = 0
     /// `acceptHistogram[n]`: steps that produced `n` tokens (index 0 unused).
     public var acceptHistogram: [Int] = []
 
-    /// Generated tokens per second of decoding.
+    /// Generated tokens per second of decoding, calibration included.
     public var tokensPerSecond: Double { decodeSeconds > 0 ? Double(tokens.count) / decodeSeconds : 0 }
     /// Mean accepted tokens per step (MAT), counting the token each pass adds itself.
     public var meanAccepted: Double { forwardPasses > 0 ? Double(tokens.count) / Double(forwardPasses) : 0 }
@@ -90,9 +97,9 @@ public final class Generator {
         transformer.cache.truncate(to: reused)
         cachedTokens.removeLast(cachedTokens.count - reused)
         result.reusedTokens = reused
-        drafter.begin(context: prompt)
         let clock = ContinuousClock()
         let prefillStart = clock.now
+        drafter.begin(context: prompt)
         if reused < prompt.count - 1 {
             let fresh = Array(prompt[reused..<(prompt.count - 1)])
             if let recycler = drafter as? TokenRecycler, recycler.seedsFromPrompt {
@@ -107,8 +114,8 @@ public final class Generator {
 
         var picker = TokenPicker(sampler)
         var root = prompt[prompt.count - 1]
-        drafter.calibrate(context: transformer.cache.count) { n in timeVerification(nodes: n, root: root) }
         let decodeStart = clock.now
+        result.calibrationSeconds = calibrate(drafter, root: root)
         while true {
             var tree = drafter.draft(root: root, context: cachedTokens + [root])
             tree = tree.prefix(min(tree.count, capacity - transformer.cache.count))
@@ -144,6 +151,19 @@ public final class Generator {
         result.decodeSeconds = decodeStart.duration(to: clock.now).seconds
         cachedRevision = transformer.cache.revision
         return result
+    }
+
+    /// Lets the drafter calibrate on the current cache; returns the seconds that took, or 0
+    /// if it measured nothing (it was calibrated for this context already, or never calibrates).
+    private func calibrate(_ drafter: Drafter, root: Int32) -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var measured = false
+        drafter.calibrate(context: transformer.cache.count) { n in
+            measured = true
+            return timeVerification(nodes: n, root: root)
+        }
+        return measured ? start.duration(to: clock.now).seconds : 0
     }
 
     /// Seconds one verification pass of `nodes` nodes takes now (the best of two): a star of

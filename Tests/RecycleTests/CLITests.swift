@@ -79,6 +79,30 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(corrupt.stderr.contains("not a recycle matrix file"), corrupt.stderr)
     }
 
+    /// `--tree auto` times verification passes before decoding; that time is reported as
+    /// `calibration_ms` and counted in `decode_ms` and `tokens_per_second`. Drafters that do not
+    /// calibrate report 0.
+    func testCalibrationIsCountedInTheDecodeTime() throws {
+        let common = ["generate", "-m", try defaultModelPath(), "--chat", "-p", "List three colours.", "-n", "16", "--json"]
+        func timings(_ extra: [String]) throws -> (timings: [String: Double], tokens: Int) {
+            let run = try recycle(common + extra)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let object = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+            return (object["timings"] as! [String: Double], (object["tokens"] as! [Int]).count)
+        }
+        let auto = try timings(["--drafter", "recycle", "--tree", "auto"])
+        let calibration = try XCTUnwrap(auto.timings["calibration_ms"])
+        XCTAssertGreaterThan(calibration, 0)
+        XCTAssertGreaterThanOrEqual(auto.timings["decode_ms"]!, calibration)
+        XCTAssertEqual(auto.timings["tokens_per_second"]!, Double(auto.tokens) / (auto.timings["decode_ms"]! / 1000),
+                       accuracy: 1e-6 * auto.timings["tokens_per_second"]!)
+        for extra in [["--drafter", "none"], ["--drafter", "recycle", "--tree", "2.2.2-l1"]] {
+            XCTAssertEqual(try timings(extra).timings["calibration_ms"], 0, "\(extra)")
+        }
+        let line = try recycle(Array(common.dropLast()) + ["--drafter", "recycle"])
+        XCTAssertTrue(line.stderr.contains("calibration "), line.stderr)
+    }
+
     /// Two turns of `recycle chat`: both answered, the second reusing the first's cache
     /// (only its new tokens are prefilled), with the recycler learning across turns.
     func testChatKeepsTheConversation() throws {

@@ -77,7 +77,8 @@ public protocol Drafter: AnyObject {
     func observe(_ verification: Verification)
     /// Offers a way to time a verification pass of `n` nodes (seconds) on the current
     /// context of `context` tokens, for drafters that size their trees by cost; called before
-    /// each generation.
+    /// each generation, after the prefill. The user waits for it, so the time it takes counts
+    /// as decoding time (`GenerationResult.calibrationSeconds` says how much).
     func calibrate(context: Int, using measure: (Int) -> Double)
 }
 
