@@ -7,11 +7,12 @@ extension LlamaWeights {
     /// per token (counted once: decoding passes one token). With tied embeddings the LM head is
     /// the embedding matrix, read whole by the head and one row again by the lookup.
     var bytesReadPerPass: Int {
-        func size(_ m: Matrix) -> Int { m.rows * m.rowBytes }
         let norm = config.modelDim * MemoryLayout<Float>.size
-        let layerBytes = layers.reduce(0) { sum, l in
-            sum + [l.query, l.key, l.value, l.attentionOutput, l.gate, l.up, l.down].map(size).reduce(0, +) + 2 * norm
+        var layerBytes = 0
+        for l in layers {
+            let matrices: [WeightMatrix] = [l.query, l.key, l.value, l.attentionOutput, l.gate, l.up, l.down]
+            layerBytes += matrices.reduce(0) { $0 + $1.bytes } + 2 * norm
         }
-        return layerBytes + norm + size(output) + tokenEmbedding.rowBytes
+        return layerBytes + norm + output.bytes + tokenEmbedding.rowBytes
     }
 }
