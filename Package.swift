@@ -6,7 +6,7 @@
 // (`-target-cpu native`): without a target CPU, Swift emits generic x86-64 and every
 // SIMD fused multiply-add becomes a call to `fmaf` (about 60x slower). The price is that
 // a release binary runs only on CPUs with the same instruction sets. To build for another
-// machine, set RECYCLE_TARGET_CPU (e.g. `x86-64-v3` for any AVX2 CPU) when building.
+// machine, set RECYCLE_TARGET_CPU (e.g. `haswell` for any AVX2 CPU) when building.
 import PackageDescription
 import Foundation
 
