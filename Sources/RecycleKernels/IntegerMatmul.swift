@@ -54,7 +54,7 @@ struct IntegerMatmulJob {
         let blocks = x.blocks
         let units = UnsafeRawPointer(w.interleaved!) + g * blocks * 320
         for b in 0..<blocks {
-            let unit = units + b * 320
+            let unit = units + b &* 320
             let c0 = unit.load(as: SIMD64<UInt8>.self), c1 = unit.load(fromByteOffset: 64, as: SIMD64<UInt8>.self)
             let c2 = unit.load(fromByteOffset: 128, as: SIMD64<UInt8>.self), c3 = unit.load(fromByteOffset: 192, as: SIMD64<UInt8>.self)
             let l0 = lowNibbles(c0), l1 = lowNibbles(c1), l2 = lowNibbles(c2), l3 = lowNibbles(c3)
@@ -71,9 +71,9 @@ struct IntegerMatmulJob {
                 return s &+ t
             }
             @inline(__always) func column(_ k: Int, _ a: inout SIMD16<Float>) {
-                let at = (n + k) * x.count + 32 * b
+                let at = (n &+ k) &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
                 let s = pass(x.high + at) &* SIMD16(repeating: 128) &+ pass(x.low + at)
-                let i = (n + k) * blocks + b
+                let i = (n &+ k) &* blocks &+ b
                 a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
                 a = a.addingProduct(m, SIMD16(repeating: x.scaledSum[i]))
             }
@@ -89,11 +89,11 @@ struct IntegerMatmulJob {
         let blocks = x.blocks
         let units = UnsafeRawPointer(w.interleaved!) + g * blocks * 544
         for b in 0..<blocks {
-            let unit = units + b * 544
+            let unit = units + b &* 544
             let d = floats(unit.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float16>.self))
             @inline(__always) func column(_ k: Int, _ a: inout SIMD16<Float>) {
-                let at = (n + k) * x.count + 32 * b
-                let i = (n + k) * blocks + b
+                let at = (n &+ k) &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
+                let i = (n &+ k) &* blocks &+ b
                 let s: SIMD16<Int32>
                 if byteDotTakesAnyUnsignedByte {
                     // Σ (u - 128) (128 qh + ql) over the offset weights u; -128 Σq starts the sum.

@@ -8,6 +8,21 @@
 ///   weights interleaved 16 rows to a SIMD register (`InterleavedBlocks`).
 /// - f32 and f16 weights take the float matmul (`FloatMatmulJob` below), on f32 activations.
 ///
+/// Machine code of the integer matmul (`objdump -d .build/release/RecycleKernels.build/
+/// IntegerMatmul.swift.o`), and the Swift that produces it:
+/// - AVX-512 VNNI build: per 16 rows x 4 elements x column, one `vpdpbusd zmm, zmm,
+///   dword [mem]{1to16}`: `byteDot` (a `Builtin` intrinsic, RecycleIntrinsics) with the
+///   column's four bytes as `SIMD16<Int32>(repeating: load(Int32))`, which LLVM folds into
+///   the embedded broadcast. No Swift SIMD pattern we tried (widen u8/i8 to Int32 or
+///   Int16, multiply, add neighbours) gave `vpdpbusd` or `vpmaddubsw`: LLVM emits `vpmulld`
+///   and shuffles. Widening to Int16 and adding even and odd products does give `vpmaddwd`.
+/// - AVX2 build (`RECYCLE_TARGET_CPU=haswell`): the same `byteDot` becomes `vpmaddubsw` +
+///   `vpmaddwd` (by ones) + `vpaddd` on ymm halves, no zmm.
+/// - Nibbles: `vpsrlq` + `vpandq` on the 64-byte chunk seen as SIMD8<UInt64>; `&` and `&>>`
+///   on SIMD64<UInt8> itself compile to a loop over the 64 lanes (20x slower kernels).
+/// - Scales: `vcvtph2ps zmm` from memory (16 rows' f16 scales); sums: `vcvtdq2ps`; then
+///   `vmulps` and `vfmadd231ps` with the column's scale as an embedded broadcast.
+///
 /// Batch invariance: every output element is computed by the same sequence of operations,
 /// whatever the batch size and the column's place in it. Tiles differ only in how many
 /// (row, column) accumulators run side by side; a tile slot without a row or column of

@@ -16,6 +16,9 @@
 /// stored offset by 128).
 ///
 /// Each column is quantized on its own, so a column's values never depend on the batch.
+///
+/// The pointers point into storage the caller owns (`matmul`'s temporary allocation) and
+/// are valid for that call only; worker threads only read them.
 struct QuantizedActivations {
     static let levels: Float = 16383
 
