@@ -18,7 +18,7 @@ struct GenerateCommand {
     init(_ args: Arguments) { self.args = args }
 
     func run() throws {
-        if args.has("--help") { print(usage); return }
+        if args.has("--help") { try Output.write(usage + "\n"); return }
         guard args.positionals.isEmpty else { throw UsageError("unexpected argument \"\(args.positionals[0])\"") }
         guard let prompt = args.string("--prompt") else { throw UsageError("generate needs --prompt TEXT") }
         let maxTokens = try args.int("--max-tokens", default: 256, in: 0...1 << 20)
@@ -27,7 +27,7 @@ struct GenerateCommand {
         if topLogits > 0 && !json { throw UsageError("--top-logits needs --json") }
         if args.string("--system") != nil && !args.has("--chat") { throw UsageError("--system needs --chat") }
         let run = try RunOptions(args)
-        if run.seedWasChosen && !json, case let .random(_, _, seed) = run.sampler { log("seed: \(seed)") }
+        if run.seedWasChosen && !json, case let .random(_, _, seed) = run.sampler { Output.log("seed: \(seed)") }
 
         let model = run.model
         let text = try promptText(prompt, run: run)
@@ -42,23 +42,26 @@ struct GenerateCommand {
         installInterruptHandler()
         let generator = Generator(model: model, contextLength: context, threads: run.threads)
         var stream = StreamingDecoder(tokenizer: model.tokenizer)
+        var sink = TextSink()
         let stops = model.stopTokens
         let result: GenerationResult
         do {
             result = try generator.generate(prompt: promptTokens, maxTokens: maxTokens, sampler: run.sampler,
                                             drafter: run.drafter, topLogits: topLogits) { token in
                 guard !json, !stops.contains(token) else { return }
-                write(stream.append(token))
+                sink.write(stream.append(token))
             }
         } catch {
             throw Failure(error.description)
         }
+        // Saved before the output's fate is known: a closed pipe must not lose the matrix.
         try run.saveMatrix()
         if json {
-            print(report(result, run: run).text)
+            try Output.write(report(result, run: run).text + "\n")
         } else {
-            write(stream.finish() + "\n")
-            log(summary(result, run: run))
+            sink.write(stream.finish() + "\n")
+            Output.log(summary(result, run: run))
+            try sink.check()
         }
     }
 
@@ -118,15 +121,6 @@ func summary(_ r: GenerationResult, run: RunOptions) -> String {
                        run.drafter.name, r.forwardPasses, r.meanAccepted, r.calibrationSeconds * 1000)
     }
     return line
-}
-
-func write(_ text: String) {
-    guard !text.isEmpty else { return }
-    FileHandle.standardOutput.write(Data(text.utf8))
-}
-
-func log(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 /// First Ctrl-C: finish the current step and stop cleanly; a second one exits at once.

@@ -44,12 +44,12 @@ let usage = """
 
 func run(_ args: [String]) throws {
     guard let command = args.first else {
-        print(usage)
+        try Output.write(usage + "\n")
         return
     }
     switch command {
     case "-h", "--help", "help":
-        print(usage)
+        try Output.write(usage + "\n")
     case "generate":
         try GenerateCommand(Arguments(args.dropFirst(), options: GenerateCommand.options)).run()
     case "chat":
@@ -61,12 +61,13 @@ func run(_ args: [String]) throws {
     }
 }
 
+Output.prepare()
 do {
     try run(Array(CommandLine.arguments.dropFirst()))
 } catch let error as UsageError {
-    FileHandle.standardError.write(Data("recycle: \(error)\nRun 'recycle --help' for usage.\n".utf8))
+    Output.log("recycle: \(error)\nRun 'recycle --help' for usage.")
     exit(2)
 } catch {
-    FileHandle.standardError.write(Data("recycle: \(error)\n".utf8))
+    Output.log("recycle: \(error)")
     exit(1)
 }
