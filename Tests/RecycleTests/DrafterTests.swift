@@ -17,6 +17,18 @@ final class DrafterTests: XCTestCase {
         XCTAssertEqual(try TreeTemplate.named("chain16", k: 8).paths.map(\.count).max(), 9)
     }
 
+    /// A row of k candidates cannot be filled from fewer than k tokens: refused when the
+    /// drafter is built, not a trap in the first verification (hot) or the seeding (cold).
+    func testMoreCandidatesThanTokensAreRefused() throws {
+        for start in ["hot", "cold"] {
+            let choice = try DrafterChoice(kind: "recycle", tree: "2.2.2-l1", k: 64, start: start, defaultKind: .none)
+            XCTAssertThrowsError(try choice.make(vocabularySize: 10)) { error in
+                XCTAssertTrue("\(error)".contains("-k 64 is more than the model's 10 tokens"), "\(error)")
+            }
+            XCTAssertNoThrow(try choice.make(vocabularySize: 64))
+        }
+    }
+
     func testInvalidTemplatesAreRefused() {
         XCTAssertThrowsError(try TreeTemplate(name: "t", paths: [[0, 0]], k: 8)) { XCTAssertTrue("\($0)".contains("before its parent")) }
         XCTAssertThrowsError(try TreeTemplate(name: "t", paths: [[0], [8]], k: 8)) { XCTAssertTrue("\($0)".contains("0..<8")) }
