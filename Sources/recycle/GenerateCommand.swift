@@ -39,6 +39,7 @@ struct GenerateCommand {
             throw Failure("the prompt (\(promptTokens.count) tokens) plus --max-tokens \(maxTokens) needs \(promptTokens.count + maxTokens - 1) positions, but the context holds \(context)")
         }
 
+        try run.checkContext(context)
         installInterruptHandler()
         let generator = Generator(model: model, contextLength: context, threads: run.threads)
         var stream = StreamingDecoder(tokenizer: model.tokenizer)

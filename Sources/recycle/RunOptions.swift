@@ -81,6 +81,13 @@ struct RunOptions {
         }
     }
 
+    /// Refuses a context this machine cannot hold, before anything is allocated for it.
+    func checkContext(_ positions: Int) throws {
+        do { try ContextBudget.check(config: model.config, positions: positions) } catch {
+            throw Failure("\(error); lower --context")
+        }
+    }
+
     /// Saves the recycler's matrix where `--matrix` said (at exit, interrupted or not).
     func saveMatrix() throws {
         guard let matrixPath, let recycler = drafter as? TokenRecycler else { return }
