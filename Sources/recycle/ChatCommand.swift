@@ -38,8 +38,8 @@ struct ChatCommand {
             guard sink.failure == nil, let line = readLine(), !line.trimmingCharacters(in: .whitespaces).isEmpty else { break }
             var messages = first ? (system.map { [$0] } ?? []) : []
             messages.append(ChatMessage(role: "user", content: line))
-            let rendered = template.render(messages, defaultSystemPrompt: first ? fallback : nil, addGenerationPrompt: true)
-            conversation += model.tokenizer.encode((first ? "" : "\n") + rendered)
+            let turn = template.pieces(messages, defaultSystemPrompt: first ? fallback : nil, addGenerationPrompt: true)
+            conversation += model.tokenizer.encode((first ? [] : [.markup("\n")]) + turn)
             first = false
             guard conversation.count + maxTokens <= context else {
                 Output.log("the conversation has reached the context size (\(context) positions); start a new chat or raise --context")

@@ -8,6 +8,7 @@ struct GenerateCommand {
     static let options: [Arguments.Option] = RunOptions.options + [
         .init(names: ["--prompt", "-p"], kind: .value),
         .init(names: ["--chat"], kind: .flag),
+        .init(names: ["--special"], kind: .flag),
         .init(names: ["--max-tokens", "-n"], kind: .value),
         .init(names: ["--json"], kind: .flag),
         .init(names: ["--top-logits"], kind: .value),
@@ -26,12 +27,14 @@ struct GenerateCommand {
         let json = args.has("--json")
         if topLogits > 0 && !json { throw UsageError("--top-logits needs --json") }
         if args.string("--system") != nil && !args.has("--chat") { throw UsageError("--system needs --chat") }
+        if args.has("--special") && args.has("--chat") {
+            throw UsageError("--special is for raw prompts; with --chat, the message is always plain text")
+        }
         let run = try RunOptions(args)
         if run.seedWasChosen && !json, case let .random(_, _, seed) = run.sampler { Output.log("seed: \(seed)") }
 
         let model = run.model
-        let text = try promptText(prompt, run: run)
-        let promptTokens = model.tokenizer.encode(text)
+        let promptTokens = model.tokenizer.encode(try promptPieces(prompt, run: run))
         guard !promptTokens.isEmpty else { throw UsageError("the prompt is empty") }
         let limit = model.config.contextLength
         let context = try args.int("--context", default: min(limit, promptTokens.count + max(maxTokens, 1)), in: 1...limit)
@@ -66,13 +69,15 @@ struct GenerateCommand {
         }
     }
 
-    /// The prompt as the model sees it: raw, or rendered with the chat template.
-    private func promptText(_ prompt: String, run: RunOptions) throws -> String {
-        guard args.has("--chat") else { return prompt }
+    /// The prompt as the model sees it: raw, or rendered with the chat template. A raw prompt
+    /// is plain text unless `--special` lets marker text in it become control tokens (the
+    /// user then writes the whole prompt, template included); a chat message is always text.
+    private func promptPieces(_ prompt: String, run: RunOptions) throws -> [PromptPiece] {
+        guard args.has("--chat") else { return [PromptPiece(prompt, parsesSpecialTokens: args.has("--special"))] }
         guard let template = run.model.chatTemplate else { throw Failure("this model has no chat template; run without --chat") }
         let (system, fallback) = run.systemPrompt(args)
         let messages = (system.map { [$0] } ?? []) + [ChatMessage(role: "user", content: prompt)]
-        return template.render(messages, defaultSystemPrompt: fallback, addGenerationPrompt: true)
+        return template.pieces(messages, defaultSystemPrompt: fallback, addGenerationPrompt: true)
     }
 
     private func report(_ r: GenerationResult, run: RunOptions) -> JSON {

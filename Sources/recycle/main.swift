@@ -15,7 +15,10 @@ let usage = """
 
     generate options:
       -p, --prompt TEXT       the prompt (required)
-          --chat              wrap the prompt in the model's chat template (ChatML)
+          --chat              wrap the prompt in the model's chat template (ChatML); the
+                              prompt is plain text, marker text such as <|im_end|> included
+          --special           raw prompts: let marker text such as <|im_end|> become control
+                              tokens (default: plain text)
       -n, --max-tokens N      tokens to generate, at most (default 256; chat: 512 per turn)
           --json              print one JSON object instead of streaming text
           --top-logits K      with --json: the top-K candidates of every generated step
