@@ -29,6 +29,22 @@ final class DrafterTests: XCTestCase {
         }
     }
 
+    /// Ranks in a tree file are integers: 1.0 and true are refused, not read as 1.
+    func testTreeFileRanksMustBeIntegers() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for text in ["[[1.0]]", "[[true]]", "[[\"1\"]]", "{\"nodes\": [[0], [0, 1e0]]}"] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try TreeTemplate.named(path, k: 8), text) { error in
+                XCTAssertTrue("\(error)".contains("is not an integer"), "\(text): \(error)")
+            }
+        }
+        for text in ["[[1]]", "{\"nodes\": [[0], [0, 1]]}"] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            XCTAssertNoThrow(try TreeTemplate.named(path, k: 8), text)
+        }
+    }
+
     func testInvalidTemplatesAreRefused() {
         XCTAssertThrowsError(try TreeTemplate(name: "t", paths: [[0, 0]], k: 8)) { XCTAssertTrue("\($0)".contains("before its parent")) }
         XCTAssertThrowsError(try TreeTemplate(name: "t", paths: [[0], [8]], k: 8)) { XCTAssertTrue("\($0)".contains("0..<8")) }
