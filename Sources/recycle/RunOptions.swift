@@ -65,8 +65,12 @@ struct RunOptions {
         }
         if choice.start == .cold, matrixPath != nil { throw UsageError("--matrix needs --start hot (a cold start resets the matrix)") }
 
-        var path = args.string("--model") ?? ""
-        if path.isEmpty {
+        let path: String
+        if let given = args.string("--model") {
+            // An empty path (an unset shell variable) must not quietly mean the default model.
+            guard !given.isEmpty else { throw UsageError("--model needs a path, got an empty string") }
+            path = given
+        } else {
             do { path = try DefaultModel.locate() } catch { throw Failure(error.description) }
         }
         do { model = try Model(path: path) } catch { throw Failure(error.description) }

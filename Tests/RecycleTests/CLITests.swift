@@ -139,6 +139,8 @@ final class CLITests: XCTestCase {
             (["generate", "-m", model, "-p", "hi", "--top-logits", "5"], 2, "--top-logits needs --json"),
             (["generate", "-m", model, "-p", "hi", "-n"], 2, "-n needs a value"),
             (["generate", "-m", "/nonexistent.rcyl", "-p", "hi"], 1, "cannot open weights file /nonexistent.rcyl"),
+            (["generate", "-m", "", "-p", "hi"], 2, "--model needs a path, got an empty string"),
+            (["chat", "--model=", "-n", "4"], 2, "--model needs a path, got an empty string"),
             (["generate", "-m", model, "-p", String(repeating: "word ", count: 200), "-c", "64"], 1, "the context holds 64"),
             (["inspect"], 2, "exactly one weights file"),
             (["generate", "-m", model, "-p", "hi", "--drafter", "recycle", "--temp", "0.7"], 2, "verifies greedy choices only"),
