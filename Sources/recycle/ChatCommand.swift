@@ -32,10 +32,11 @@ struct ChatCommand {
         var conversation: [Int32] = []
         var first = true
         var sink = TextSink()
-        Output.log("Chat with the model. An empty line or Ctrl-D ends the conversation; Ctrl-C stops a reply.")
+        var input = PromptReader()
+        Output.log("Chat with the model. An empty line, Ctrl-D or Ctrl-C at the prompt ends the conversation; Ctrl-C stops a reply.")
         while true {
             sink.write("> ")
-            guard sink.failure == nil, let line = readLine(), !line.trimmingCharacters(in: .whitespaces).isEmpty else { break }
+            guard sink.failure == nil, let line = input.next(), !line.trimmingCharacters(in: .whitespaces).isEmpty else { break }
             var messages = first ? (system.map { [$0] } ?? []) : []
             messages.append(ChatMessage(role: "user", content: line))
             let turn = template.pieces(messages, defaultSystemPrompt: first ? fallback : nil, addGenerationPrompt: true)
@@ -58,6 +59,8 @@ struct ChatCommand {
                 conversation += result.tokens
                 // A reply cut short still ends its turn, so the template stays well formed.
                 if result.stopReason != .eos { conversation.append(model.tokenizer.eosID) }
+                // That interrupt was for this reply; the next one at the prompt ends the chat.
+                if result.stopReason == .interrupted && sink.failure == nil { Interrupt.requested.store(false, ordering: .relaxed) }
             } catch {
                 throw Failure(error.description)
             }

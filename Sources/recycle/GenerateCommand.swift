@@ -128,10 +128,3 @@ func summary(_ r: GenerationResult, run: RunOptions) -> String {
     }
     return line
 }
-
-/// First Ctrl-C: finish the current step and stop cleanly; a second one exits at once.
-func installInterruptHandler() {
-    signal(SIGINT) { _ in
-        if Interrupt.requested.exchange(true, ordering: .relaxed) { _exit(130) }
-    }
-}
