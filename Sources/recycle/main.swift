@@ -41,8 +41,10 @@ let usage = """
           --matrix FILE       recycle: load the matrix from FILE if it exists, save it at exit
       -k N                    recycle: candidates per token in the matrix (default 8)
 
-    Text streams to stdout; timings go to stderr. Ctrl-C stops generation and keeps
-    what was generated.
+    Text streams to stdout; timings go to stderr. Ctrl-C or SIGTERM stops generation and
+    keeps what was generated (a second one exits at once); at the chat prompt it ends the chat.
+    An output that cannot be written (closed, full, broken pipe) is an error, exit status 1,
+    after the --matrix file is saved.
     """
 
 func run(_ args: [String]) throws {
