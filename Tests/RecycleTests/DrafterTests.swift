@@ -29,7 +29,8 @@ final class DrafterTests: XCTestCase {
         }
     }
 
-    /// Ranks in a tree file are integers: 1.0 and true are refused, not read as 1.
+    /// Ranks in a tree file are integers: 1.0 and true are refused, not read as 1. A FIFO is
+    /// refused, not waited on.
     func testTreeFileRanksMustBeIntegers() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -43,6 +44,9 @@ final class DrafterTests: XCTestCase {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             XCTAssertNoThrow(try TreeTemplate.named(path, k: 8), text)
         }
+        try FileManager.default.removeItem(atPath: path)
+        XCTAssertEqual(mkfifo(path, 0o600), 0)
+        XCTAssertThrowsError(try TreeTemplate.named(path, k: 8)) { XCTAssertTrue("\($0)".contains("not a regular file"), "\($0)") }
     }
 
     func testInvalidTemplatesAreRefused() {

@@ -54,6 +54,11 @@ public struct TreeTemplate: Sendable, Equatable {
     public static func named(_ nameOrPath: String, k: Int) throws(Error) -> TreeTemplate {
         if let paths = builtIn[nameOrPath] { return try TreeTemplate(name: nameOrPath, paths: paths, k: k) }
         guard FileManager.default.fileExists(atPath: nameOrPath) else { throw .unknownName(nameOrPath) }
+        var info = stat()
+        // Checked first: reading a FIFO would block until some writer came.
+        guard stat(nameOrPath, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw .unreadable("\(nameOrPath): not a regular file")
+        }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: nameOrPath)))
