@@ -47,7 +47,8 @@ public struct GenerationResult: Sendable {
     public var meanAccepted: Double { forwardPasses > 0 ? Double(tokens.count) / Double(forwardPasses) : 0 }
 }
 
-/// Set from a SIGINT handler; generation loops check it between steps.
+/// Set from a signal handler (Ctrl-C, SIGTERM); generation checks it between steps and
+/// between prefill chunks.
 public enum Interrupt {
     public static let requested = Atomic<Bool>(false)
 }
@@ -67,6 +68,10 @@ public final class Generator {
     public private(set) var cachedTokens: [Int32] = []
     /// The cache's revision when `cachedTokens` was last brought in line with it.
     private var cachedRevision: UInt64 = 0
+
+    /// Prompt tokens per prefill pass: about a second of work on a small CPU, the longest an
+    /// interrupt waits during a prefill.
+    static let prefillChunk = 128
 
     public init(model: Model, contextLength: Int, threads: Int) {
         self.model = model
@@ -100,15 +105,23 @@ public final class Generator {
         let clock = ContinuousClock()
         let prefillStart = clock.now
         drafter.begin(context: prompt)
-        if reused < prompt.count - 1 {
-            let fresh = Array(prompt[reused..<(prompt.count - 1)])
-            if let recycler = drafter as? TokenRecycler, recycler.seedsFromPrompt {
-                let logits = try transformer.forward(fresh, logits: .all)
-                seed(recycler, tokens: fresh, logits: logits)
-            } else {
-                _ = try transformer.forward(fresh, logits: .last)
+        // In chunks, so that an interrupt during a long prompt is seen within one chunk; the
+        // kernels are batch-invariant, so chunking changes no value.
+        let seeding = (drafter as? TokenRecycler).flatMap { $0.seedsFromPrompt ? $0 : nil }
+        for start in stride(from: reused, to: prompt.count - 1, by: Self.prefillChunk) {
+            if start > reused && Interrupt.requested.load(ordering: .relaxed) {
+                result.stopReason = .interrupted
+                result.prefillSeconds = prefillStart.duration(to: clock.now).seconds
+                cachedRevision = transformer.cache.revision
+                return result
             }
-            cachedTokens += fresh
+            let chunk = Array(prompt[start..<min(start + Self.prefillChunk, prompt.count - 1)])
+            if let seeding {
+                seed(seeding, tokens: chunk, logits: try transformer.forward(chunk, logits: .all))
+            } else {
+                _ = try transformer.forward(chunk, logits: .last)
+            }
+            cachedTokens += chunk
         }
         result.prefillSeconds = prefillStart.duration(to: clock.now).seconds
 

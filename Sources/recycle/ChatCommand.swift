@@ -15,13 +15,14 @@ struct ChatCommand {
     init(_ args: Arguments) { self.args = args }
 
     func run() throws {
-        if args.has("--help") { print(usage); return }
+        if args.has("--help") { try Output.write(usage + "\n"); return }
         guard args.positionals.isEmpty else { throw UsageError("unexpected argument \"\(args.positionals[0])\"") }
         let maxTokens = try args.int("--max-tokens", default: 512, in: 1...1 << 20)
         let run = try RunOptions(args)
         let model = run.model
         guard let template = model.chatTemplate else { throw Failure("this model has no chat template") }
         let context = try args.int("--context", default: min(model.config.contextLength, 4096), in: 1...model.config.contextLength)
+        try run.checkContext(context)
         let generator = Generator(model: model, contextLength: context, threads: run.threads)
         let (system, fallback) = run.systemPrompt(args)
         installInterruptHandler()
@@ -30,17 +31,19 @@ struct ChatCommand {
         // (re-encoding generated text could give other ids and waste the cache).
         var conversation: [Int32] = []
         var first = true
-        log("Chat with the model. An empty line or Ctrl-D ends the conversation; Ctrl-C stops a reply.")
+        var sink = TextSink()
+        var input = PromptReader()
+        Output.log("Chat with the model. An empty line, Ctrl-D or Ctrl-C at the prompt ends the conversation; Ctrl-C stops a reply.")
         while true {
-            write("> ")
-            guard let line = readLine(), !line.trimmingCharacters(in: .whitespaces).isEmpty else { break }
+            sink.write("> ")
+            guard sink.failure == nil, let line = input.next(), !line.trimmingCharacters(in: .whitespaces).isEmpty else { break }
             var messages = first ? (system.map { [$0] } ?? []) : []
             messages.append(ChatMessage(role: "user", content: line))
-            let rendered = template.render(messages, defaultSystemPrompt: first ? fallback : nil, addGenerationPrompt: true)
-            conversation += model.tokenizer.encode((first ? "" : "\n") + rendered)
+            let turn = template.pieces(messages, defaultSystemPrompt: first ? fallback : nil, addGenerationPrompt: true)
+            conversation += model.tokenizer.encode((first ? [] : [.markup("\n")]) + turn)
             first = false
             guard conversation.count + maxTokens <= context else {
-                log("the conversation has reached the context size (\(context) positions); start a new chat or raise --context")
+                Output.log("the conversation has reached the context size (\(context) positions); start a new chat or raise --context")
                 break
             }
             var stream = StreamingDecoder(tokenizer: model.tokenizer)
@@ -49,17 +52,22 @@ struct ChatCommand {
             do {
                 let result = try generator.generate(prompt: conversation, maxTokens: maxTokens, sampler: run.sampler,
                                                     drafter: run.drafter) { token in
-                    if !stops.contains(token) { write(stream.append(token)) }
+                    if !stops.contains(token) { sink.write(stream.append(token)) }
                 }
-                write(stream.finish() + "\n")
-                log(summary(result, run: run))
+                sink.write(stream.finish() + "\n")
+                Output.log(summary(result, run: run))
                 conversation += result.tokens
                 // A reply cut short still ends its turn, so the template stays well formed.
                 if result.stopReason != .eos { conversation.append(model.tokenizer.eosID) }
+                // That interrupt was for this reply; the next one at the prompt ends the chat.
+                if result.stopReason == .interrupted && sink.failure == nil { Interrupt.requested.store(false, ordering: .relaxed) }
             } catch {
                 throw Failure(error.description)
             }
+            if sink.failure != nil { break }
         }
+        // Saved before the output's failure is reported: a closed stdout must not lose the matrix.
         try run.saveMatrix()
+        try sink.check()
     }
 }

@@ -8,6 +8,7 @@ struct GenerateCommand {
     static let options: [Arguments.Option] = RunOptions.options + [
         .init(names: ["--prompt", "-p"], kind: .value),
         .init(names: ["--chat"], kind: .flag),
+        .init(names: ["--special"], kind: .flag),
         .init(names: ["--max-tokens", "-n"], kind: .value),
         .init(names: ["--json"], kind: .flag),
         .init(names: ["--top-logits"], kind: .value),
@@ -18,7 +19,7 @@ struct GenerateCommand {
     init(_ args: Arguments) { self.args = args }
 
     func run() throws {
-        if args.has("--help") { print(usage); return }
+        if args.has("--help") { try Output.write(usage + "\n"); return }
         guard args.positionals.isEmpty else { throw UsageError("unexpected argument \"\(args.positionals[0])\"") }
         guard let prompt = args.string("--prompt") else { throw UsageError("generate needs --prompt TEXT") }
         let maxTokens = try args.int("--max-tokens", default: 256, in: 0...1 << 20)
@@ -26,12 +27,14 @@ struct GenerateCommand {
         let json = args.has("--json")
         if topLogits > 0 && !json { throw UsageError("--top-logits needs --json") }
         if args.string("--system") != nil && !args.has("--chat") { throw UsageError("--system needs --chat") }
+        if args.has("--special") && args.has("--chat") {
+            throw UsageError("--special is for raw prompts; with --chat, the message is always plain text")
+        }
         let run = try RunOptions(args)
-        if run.seedWasChosen && !json, case let .random(_, _, seed) = run.sampler { log("seed: \(seed)") }
+        if run.seedWasChosen && !json, case let .random(_, _, seed) = run.sampler { Output.log("seed: \(seed)") }
 
         let model = run.model
-        let text = try promptText(prompt, run: run)
-        let promptTokens = model.tokenizer.encode(text)
+        let promptTokens = model.tokenizer.encode(try promptPieces(prompt, run: run))
         guard !promptTokens.isEmpty else { throw UsageError("the prompt is empty") }
         let limit = model.config.contextLength
         let context = try args.int("--context", default: min(limit, promptTokens.count + max(maxTokens, 1)), in: 1...limit)
@@ -39,36 +42,42 @@ struct GenerateCommand {
             throw Failure("the prompt (\(promptTokens.count) tokens) plus --max-tokens \(maxTokens) needs \(promptTokens.count + maxTokens - 1) positions, but the context holds \(context)")
         }
 
+        try run.checkContext(context)
         installInterruptHandler()
         let generator = Generator(model: model, contextLength: context, threads: run.threads)
         var stream = StreamingDecoder(tokenizer: model.tokenizer)
+        var sink = TextSink()
         let stops = model.stopTokens
         let result: GenerationResult
         do {
             result = try generator.generate(prompt: promptTokens, maxTokens: maxTokens, sampler: run.sampler,
                                             drafter: run.drafter, topLogits: topLogits) { token in
                 guard !json, !stops.contains(token) else { return }
-                write(stream.append(token))
+                sink.write(stream.append(token))
             }
         } catch {
             throw Failure(error.description)
         }
+        // Saved before the output's fate is known: a closed pipe must not lose the matrix.
         try run.saveMatrix()
         if json {
-            print(report(result, run: run).text)
+            try Output.write(report(result, run: run).text + "\n")
         } else {
-            write(stream.finish() + "\n")
-            log(summary(result, run: run))
+            sink.write(stream.finish() + "\n")
+            Output.log(summary(result, run: run))
+            try sink.check()
         }
     }
 
-    /// The prompt as the model sees it: raw, or rendered with the chat template.
-    private func promptText(_ prompt: String, run: RunOptions) throws -> String {
-        guard args.has("--chat") else { return prompt }
+    /// The prompt as the model sees it: raw, or rendered with the chat template. A raw prompt
+    /// is plain text unless `--special` lets marker text in it become control tokens (the
+    /// user then writes the whole prompt, template included); a chat message is always text.
+    private func promptPieces(_ prompt: String, run: RunOptions) throws -> [PromptPiece] {
+        guard args.has("--chat") else { return [PromptPiece(prompt, parsesSpecialTokens: args.has("--special"))] }
         guard let template = run.model.chatTemplate else { throw Failure("this model has no chat template; run without --chat") }
         let (system, fallback) = run.systemPrompt(args)
         let messages = (system.map { [$0] } ?? []) + [ChatMessage(role: "user", content: prompt)]
-        return template.render(messages, defaultSystemPrompt: fallback, addGenerationPrompt: true)
+        return template.pieces(messages, defaultSystemPrompt: fallback, addGenerationPrompt: true)
     }
 
     private func report(_ r: GenerationResult, run: RunOptions) -> JSON {
@@ -118,20 +127,4 @@ func summary(_ r: GenerationResult, run: RunOptions) -> String {
                        run.drafter.name, r.forwardPasses, r.meanAccepted, r.calibrationSeconds * 1000)
     }
     return line
-}
-
-func write(_ text: String) {
-    guard !text.isEmpty else { return }
-    FileHandle.standardOutput.write(Data(text.utf8))
-}
-
-func log(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}
-
-/// First Ctrl-C: finish the current step and stop cleanly; a second one exits at once.
-func installInterruptHandler() {
-    signal(SIGINT) { _ in
-        if Interrupt.requested.exchange(true, ordering: .relaxed) { _exit(130) }
-    }
 }

@@ -28,8 +28,10 @@ struct RunOptions {
     let seedWasChosen: Bool
     let drafter: Drafter
     let drafterChoice: DrafterChoice
-    /// Where the recycler's matrix is loaded from and saved to.
+    /// Where the recycler's matrix is loaded from and saved to, as given.
     let matrixPath: String?
+    /// This process's exclusive use of the matrix file, from before loading to exit.
+    let matrixLock: MatrixFileLock?
 
     init(_ args: Arguments) throws {
         threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...1024)
@@ -56,36 +58,47 @@ struct RunOptions {
             sampler = .greedy
         }
         matrixPath = args.string("--matrix")
-        if let matrixPath {
-            // Fail before generating, not after: a run must not be lost to an unwritable path.
-            let directory = URL(fileURLWithPath: matrixPath).deletingLastPathComponent().path
-            guard access(directory, W_OK) == 0 else {
-                throw Failure("cannot write matrix file \(matrixPath): \(directory) is not a writable directory")
-            }
-        }
         if choice.start == .cold, matrixPath != nil { throw UsageError("--matrix needs --start hot (a cold start resets the matrix)") }
 
-        var path = args.string("--model") ?? ""
-        if path.isEmpty {
+        let path: String
+        if let given = args.string("--model") {
+            // An empty path (an unset shell variable) must not quietly mean the default model.
+            guard !given.isEmpty else { throw UsageError("--model needs a path, got an empty string") }
+            path = given
+        } else {
             do { path = try DefaultModel.locate() } catch { throw Failure(error.description) }
         }
         do { model = try Model(path: path) } catch { throw Failure(error.description) }
         do { drafter = try choice.make(vocabularySize: model.config.vocabSize) } catch { throw UsageError(error.description) }
         drafterChoice = choice
-        if let matrixPath, let recycler = drafter as? TokenRecycler, FileManager.default.fileExists(atPath: matrixPath) {
+        if let matrixPath {
+            // Taken before generating, not at the save: a run must not be lost to an unwritable
+            // path or to another process using the same matrix.
+            do { matrixLock = try MatrixFileLock(path: matrixPath) } catch { throw Failure(error.description) }
+        } else {
+            matrixLock = nil
+        }
+        if let matrixLock, let recycler = drafter as? TokenRecycler, FileManager.default.fileExists(atPath: matrixLock.target) {
             do {
-                recycler.load(try MatrixFile.load(path: matrixPath, vocabularySize: recycler.vocabularySize, k: recycler.k))
+                recycler.load(try MatrixFile.load(path: matrixLock.target, vocabularySize: recycler.vocabularySize, k: recycler.k))
             } catch {
                 throw Failure(error.description)
             }
         }
     }
 
+    /// Refuses a context this machine cannot hold, before anything is allocated for it.
+    func checkContext(_ positions: Int) throws {
+        do { try ContextBudget.check(config: model.config, positions: positions) } catch {
+            throw Failure("\(error); lower --context")
+        }
+    }
+
     /// Saves the recycler's matrix where `--matrix` said (at exit, interrupted or not).
     func saveMatrix() throws {
-        guard let matrixPath, let recycler = drafter as? TokenRecycler else { return }
+        guard let matrixLock, let recycler = drafter as? TokenRecycler else { return }
         do {
-            try MatrixFile.save(recycler.matrix, k: recycler.k, vocabularySize: recycler.vocabularySize, path: matrixPath)
+            try MatrixFile.save(recycler.matrix, k: recycler.k, vocabularySize: recycler.vocabularySize, path: matrixLock.target)
         } catch {
             throw Failure(error.description)
         }

@@ -15,7 +15,10 @@ let usage = """
 
     generate options:
       -p, --prompt TEXT       the prompt (required)
-          --chat              wrap the prompt in the model's chat template (ChatML)
+          --chat              wrap the prompt in the model's chat template (ChatML); the
+                              prompt is plain text, marker text such as <|im_end|> included
+          --special           raw prompts: let marker text such as <|im_end|> become control
+                              tokens (default: plain text)
       -n, --max-tokens N      tokens to generate, at most (default 256; chat: 512 per turn)
           --json              print one JSON object instead of streaming text
           --top-logits K      with --json: the top-K candidates of every generated step
@@ -38,18 +41,20 @@ let usage = """
           --matrix FILE       recycle: load the matrix from FILE if it exists, save it at exit
       -k N                    recycle: candidates per token in the matrix (default 8)
 
-    Text streams to stdout; timings go to stderr. Ctrl-C stops generation and keeps
-    what was generated.
+    Text streams to stdout; timings go to stderr. Ctrl-C or SIGTERM stops generation and
+    keeps what was generated (a second one exits at once); at the chat prompt it ends the chat.
+    An output that cannot be written (closed, full, broken pipe) is an error, exit status 1,
+    after the --matrix file is saved.
     """
 
 func run(_ args: [String]) throws {
     guard let command = args.first else {
-        print(usage)
+        try Output.write(usage + "\n")
         return
     }
     switch command {
     case "-h", "--help", "help":
-        print(usage)
+        try Output.write(usage + "\n")
     case "generate":
         try GenerateCommand(Arguments(args.dropFirst(), options: GenerateCommand.options)).run()
     case "chat":
@@ -61,12 +66,13 @@ func run(_ args: [String]) throws {
     }
 }
 
+Output.prepare()
 do {
     try run(Array(CommandLine.arguments.dropFirst()))
 } catch let error as UsageError {
-    FileHandle.standardError.write(Data("recycle: \(error)\nRun 'recycle --help' for usage.\n".utf8))
+    Output.log("recycle: \(error)\nRun 'recycle --help' for usage.")
     exit(2)
 } catch {
-    FileHandle.standardError.write(Data("recycle: \(error)\n".utf8))
+    Output.log("recycle: \(error)")
     exit(1)
 }

@@ -17,6 +17,38 @@ final class DrafterTests: XCTestCase {
         XCTAssertEqual(try TreeTemplate.named("chain16", k: 8).paths.map(\.count).max(), 9)
     }
 
+    /// A row of k candidates cannot be filled from fewer than k tokens: refused when the
+    /// drafter is built, not a trap in the first verification (hot) or the seeding (cold).
+    func testMoreCandidatesThanTokensAreRefused() throws {
+        for start in ["hot", "cold"] {
+            let choice = try DrafterChoice(kind: "recycle", tree: "2.2.2-l1", k: 64, start: start, defaultKind: .none)
+            XCTAssertThrowsError(try choice.make(vocabularySize: 10)) { error in
+                XCTAssertTrue("\(error)".contains("-k 64 is more than the model's 10 tokens"), "\(error)")
+            }
+            XCTAssertNoThrow(try choice.make(vocabularySize: 64))
+        }
+    }
+
+    /// Ranks in a tree file are integers: 1.0 and true are refused, not read as 1. A FIFO is
+    /// refused, not waited on.
+    func testTreeFileRanksMustBeIntegers() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for text in ["[[1.0]]", "[[true]]", "[[\"1\"]]", "{\"nodes\": [[0], [0, 1e0]]}"] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try TreeTemplate.named(path, k: 8), text) { error in
+                XCTAssertTrue("\(error)".contains("is not an integer"), "\(text): \(error)")
+            }
+        }
+        for text in ["[[1]]", "{\"nodes\": [[0], [0, 1]]}"] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            XCTAssertNoThrow(try TreeTemplate.named(path, k: 8), text)
+        }
+        try FileManager.default.removeItem(atPath: path)
+        XCTAssertEqual(mkfifo(path, 0o600), 0)
+        XCTAssertThrowsError(try TreeTemplate.named(path, k: 8)) { XCTAssertTrue("\($0)".contains("not a regular file"), "\($0)") }
+    }
+
     func testInvalidTemplatesAreRefused() {
         XCTAssertThrowsError(try TreeTemplate(name: "t", paths: [[0, 0]], k: 8)) { XCTAssertTrue("\($0)".contains("before its parent")) }
         XCTAssertThrowsError(try TreeTemplate(name: "t", paths: [[0], [8]], k: 8)) { XCTAssertTrue("\($0)".contains("0..<8")) }

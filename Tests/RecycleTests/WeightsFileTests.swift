@@ -133,6 +133,45 @@ final class WeightsFileTests: XCTestCase {
         try expect(mutated { $0.directory = [] }, { $0 == .missingTensor("token_embd.weight") }, "an empty directory")
     }
 
+    /// Values chosen so that the arithmetic on them would overflow (and trap) if it ran
+    /// before the bounds checks.
+    func testOverflowingValues() throws {
+        try expect(mutated { m in
+            var c = m.metadata["config"] as! [String: Any]; c["head_dim"] = 1 << 60; m.metadata["config"] = c
+        }, { if case let .invalidConfig(why) = $0 { why.contains("implausibly large") } else { false } }, "head_dim 2^60")
+        try expect(mutated { m in
+            var c = m.metadata["config"] as! [String: Any]; c["n_kv_heads"] = 1 << 40; m.metadata["config"] = c
+        }, { if case .invalidConfig = $0 { true } else { false } }, "n_kv_heads 2^40")
+        let q = "blk.0.attn_q.weight"
+        try expect(mutated { $0.directory[$0.entry(q)]["offset"] = Int.max - 63 },
+                   { if case let .invalidTensor(name, problem) = $0 { name == q && problem.contains("outside the data region") } else { false } },
+                   "an offset of 2^63 - 64")
+        try expect(mutated { $0.directory[$0.entry(q)]["shape"] = [1 << 31, 1 << 31, 1 << 31, 32] },
+                   { if case let .invalidTensor(name, problem) = $0 { name == q && problem.contains("too many elements") } else { false } },
+                   "a 4-D shape whose element count overflows")
+    }
+
+    /// A config that disagrees with the stored tensors is refused, not run as another model.
+    func testLayerCountBelowTheStoredLayers() throws {
+        try expect(mutated { m in
+            var c = m.metadata["config"] as! [String: Any]; c["n_layers"] = 1; m.metadata["config"] = c
+        }, { $0 == .unexpectedTensor(name: "blk.1.attn_norm.weight", layers: 1) }, "n_layers 1 of 2 stored")
+        try expect(mutated { m in
+            m.directory.append(["name": "rope_freqs.weight", "dtype": "f32", "shape": [16], "offset": m.data.count, "length": 64])
+            m.data += [UInt8](repeating: 0, count: 64)
+        }, { if case .unexpectedTensor("rope_freqs.weight", _) = $0 { true } else { false } }, "an unknown tensor")
+    }
+
+    /// A FIFO (or any other non-regular file) is refused at once instead of blocking the open.
+    func testFIFOIsRefusedWithoutBlocking() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID().uuidString)").path
+        XCTAssertEqual(mkfifo(path, 0o600), 0)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try WeightsFile(path: path)) { error in
+            XCTAssertEqual(error as? WeightsFileError, .cannotOpen(path: path, reason: "not a regular file"))
+        }
+    }
+
     func testDirectoryThatIsNotAnArray() throws {
         var model = SyntheticModel()
         model.directory = [["name": 5]]

@@ -43,13 +43,18 @@ public struct DrafterChoice: Sendable {
     }
 
     /// Builds the drafter for a model with `vocabularySize` tokens.
-    public func make(vocabularySize: Int) throws(TreeTemplate.Error) -> Drafter {
+    public func make(vocabularySize: Int) throws(UsageError) -> Drafter {
         switch kind {
-        case .none: NoDrafter()
-        case .pld: PromptLookup(draftLength: draftLength)
+        case .none: return NoDrafter()
+        case .pld: return PromptLookup(draftLength: draftLength)
         case .recycle:
-            TokenRecycler(vocabularySize: vocabularySize, k: k,
-                          template: tree == "auto" ? nil : try TreeTemplate.named(tree, k: k), start: start)
+            // A row holds k distinct tokens: a vocabulary smaller than k cannot fill one.
+            guard k <= vocabularySize else {
+                throw UsageError("-k \(k) is more than the model's \(vocabularySize) tokens; use at most \(vocabularySize)")
+            }
+            let template: TreeTemplate?
+            do { template = tree == "auto" ? nil : try TreeTemplate.named(tree, k: k) } catch { throw UsageError(error.description) }
+            return TokenRecycler(vocabularySize: vocabularySize, k: k, template: template, start: start)
         }
     }
 }

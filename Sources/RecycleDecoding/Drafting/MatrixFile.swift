@@ -16,6 +16,7 @@ public enum MatrixFile {
         case mismatch(String)
         case corrupt(String)
         case unwritable(path: String, reason: String)
+        case inUse(path: String)
 
         public var description: String {
             switch self {
@@ -24,14 +25,22 @@ public enum MatrixFile {
             case let .mismatch(why): "matrix file does not fit this model: \(why)"
             case let .corrupt(why): "corrupt matrix file: \(why)"
             case let .unwritable(path, reason): "cannot write matrix file \(path): \(reason)"
+            case let .inUse(path):
+                "matrix file \(path) is in use by another recycle process (two writers would lose one side's updates)"
             }
         }
     }
 
     /// Reads a matrix for a `vocabularySize x k` recycler, checking everything first.
     public static func load(path: String, vocabularySize: Int, k: Int) throws(Error) -> [Int32] {
+        let target = try resolve(path)
+        var info = stat()
+        // Checked first: reading a FIFO would block until some writer came.
+        if stat(target, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            throw .unreadable(path: path, reason: "not a regular file")
+        }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do { data = try Data(contentsOf: URL(fileURLWithPath: target)) } catch {
             throw .unreadable(path: path, reason: error.localizedDescription)
         }
         let bytes = [UInt8](data)
@@ -59,8 +68,11 @@ public enum MatrixFile {
         return values
     }
 
-    /// Writes atomically: a temporary file in the same directory, then a rename, so an
-    /// interrupted save never leaves a half-written matrix behind.
+    /// Writes atomically and durably: a temporary file in the same directory, flushed to disk,
+    /// renamed over the target, then the directory flushed, so that neither a crash nor a
+    /// power cut leaves a half-written matrix. A symlink is written through (its target is
+    /// replaced, the link stays). A `kill -9` between the temporary file's creation and the
+    /// rename leaves it behind; `MatrixFileLock` removes such leftovers.
     public static func save(_ matrix: [Int32], k: Int, vocabularySize: Int, path: String) throws(Error) {
         var rows = [UInt8]()
         rows.reserveCapacity(matrix.count * 4)
@@ -70,16 +82,75 @@ public enum MatrixFile {
         var bytes = magic
         for v in [UInt32(1), UInt32(k), UInt32(vocabularySize), crc.value] { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
         bytes += rows
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        do {
-            try Data(bytes).write(to: temporary)
-            if rename(temporary.path, url.path) != 0 { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw .unwritable(path: path, reason: error.localizedDescription)
+        let target = try resolve(path)
+        let (directory, name) = split(target)
+        let temporary = directory + "/" + temporaryPrefix(name) + "\(getpid()).tmp"
+        func fail(_ step: String) -> Error {
+            let reason = "\(step): \(String(cString: strerror(errno)))"
+            unlink(temporary)
+            return .unwritable(path: path, reason: reason)
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw fail("cannot create \(temporary)") }
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let written = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else {
+                let error = fail("cannot write \(temporary)")
+                close(fd)
+                throw error
+            }
+            rest = rest.dropFirst(written)
+        }
+        guard fsync(fd) == 0 else {
+            let error = fail("cannot flush \(temporary)")
+            close(fd)
+            throw error
+        }
+        close(fd)
+        guard rename(temporary, target) == 0 else { throw fail("cannot rename \(temporary)") }
+        // The rename itself is durable only once the directory is flushed.
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
         }
     }
+
+    /// The file `path` names, symlinks resolved (a dangling one is an error: writing through
+    /// it would create a file somewhere unexpected). A path ending in "/" names a directory:
+    /// refused, or saving and loading would each read the path their own way.
+    static func resolve(_ path: String) throws(Error) -> String {
+        guard !path.isEmpty, !path.hasSuffix("/") else {
+            throw .unwritable(path: path, reason: "the path must name a file (it is empty or ends with a slash)")
+        }
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            // Not there yet: it will be created in its directory, which must exist.
+            let (directory, name) = split(path)
+            guard let real = realpath(directory, nil) else {
+                throw .unwritable(path: path, reason: "\(directory): \(String(cString: strerror(errno)))")
+            }
+            defer { free(real) }
+            return String(cString: real) + "/" + name
+        }
+        guard let real = realpath(path, nil) else {
+            throw .unwritable(path: path, reason: "cannot resolve it: \(String(cString: strerror(errno)))")
+        }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
+    /// Directory and file name of a path ("." for a bare name).
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+
+    /// Temporary files of `name` are `.<name>.<pid>.tmp` in its directory.
+    static func temporaryPrefix(_ name: String) -> String { ".\(name)." }
 
     private static func u32(_ b: [UInt8], _ at: Int) -> UInt32 {
         UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24

@@ -27,7 +27,7 @@ public final class TokenRecycler: Drafter {
 
     /// A recycler drafting along a fixed `template`, or along an `AutoTree` when `template` is nil.
     public init(vocabularySize: Int, k: Int = 8, template: TreeTemplate?, start: Start = .hot) {
-        precondition(k >= 1 && vocabularySize >= 1)
+        precondition(k >= 1 && k <= vocabularySize, "a row of k candidates needs k distinct tokens")
         self.k = k
         self.vocabularySize = vocabularySize
         if let template {

@@ -27,17 +27,26 @@ public enum ChatTemplate: String, Sendable {
     public func render(
         _ messages: [ChatMessage], defaultSystemPrompt: String?, addGenerationPrompt: Bool
     ) -> String {
+        pieces(messages, defaultSystemPrompt: defaultSystemPrompt, addGenerationPrompt: addGenerationPrompt)
+            .map(\.text).joined()
+    }
+
+    /// The prompt as `render` gives it, split into the template's markup and the messages'
+    /// content, for `Tokenizer.encode(_:)`: only the markup may become control tokens.
+    public func pieces(
+        _ messages: [ChatMessage], defaultSystemPrompt: String?, addGenerationPrompt: Bool
+    ) -> [PromptPiece] {
         var turns = messages
         if let defaultSystemPrompt, let first = messages.first, first.role != "system" {
             turns.insert(ChatMessage(role: "system", content: defaultSystemPrompt), at: 0)
         }
-        var prompt = ""
+        var pieces: [PromptPiece] = []
         for turn in turns {
-            prompt += "<|im_start|>\(turn.role)\n\(turn.content)<|im_end|>\n"
+            pieces += [.markup("<|im_start|>\(turn.role)\n"), .content(turn.content), .markup("<|im_end|>\n")]
         }
         if addGenerationPrompt {
-            prompt += "<|im_start|>assistant\n"
+            pieces.append(.markup("<|im_start|>assistant\n"))
         }
-        return prompt
+        return pieces
     }
 }

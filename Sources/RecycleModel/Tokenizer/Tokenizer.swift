@@ -1,6 +1,7 @@
 /// Byte-level BPE tokenizer (GPT-2 style), as used by SmolLM2.
 ///
-/// Encoding: special tokens are matched literally first; the text between them is split
+/// Encoding: special tokens are matched literally first (only where the caller allows it, see
+/// `PromptPiece`); the text between them is split
 /// by the pre-tokenizer, each piece's UTF-8 bytes become byte tokens, and merges are
 /// applied by rank. All tables are built once here so that encoding only hashes integers.
 public struct Tokenizer: Sendable {
@@ -78,16 +79,31 @@ public struct Tokenizer: Sendable {
         specialTokens = SpecialTokenMatcher(tokens: specials)
     }
 
-    /// The token ids of `text`, starting with BOS if the spec asks for it.
-    public func encode(_ text: String) -> [Int32] {
-        let scalars = Array(text.unicodeScalars)
+    /// The token ids of `text`, starting with BOS if the spec asks for it. Special-token text
+    /// in it becomes control tokens unless `parseSpecialTokens` is false (see `PromptPiece`).
+    public func encode(_ text: String, parseSpecialTokens: Bool = true) -> [Int32] {
+        encode([PromptPiece(text, parsesSpecialTokens: parseSpecialTokens)])
+    }
+
+    /// The token ids of the pieces' concatenated text, special tokens matched only inside
+    /// pieces that parse them (and not straddling a piece's end).
+    public func encode(_ pieces: [PromptPiece]) -> [Int32] {
+        var scalars: [Unicode.Scalar] = []
+        // For each scalar: the end of its piece if that piece parses special tokens, else 0.
+        var specialsEndAt: [Int] = []
+        for piece in pieces {
+            let start = scalars.count
+            scalars += piece.text.unicodeScalars
+            specialsEndAt += repeatElement(piece.parsesSpecialTokens ? scalars.count : 0, count: scalars.count - start)
+        }
         var ids: [Int32] = addsBOS ? [bosID] : []
         ids.reserveCapacity(ids.count + scalars.count / 2)
         var scratch = EncodingScratch()
         var segmentStart = 0
         var index = 0
         while index < scalars.count {
-            if let special = specialTokens.match(in: scalars, at: index) {
+            if specialsEndAt[index] > index, let special = specialTokens.match(in: scalars, at: index),
+               index + special.length <= specialsEndAt[index] {
                 encodeOrdinaryText(scalars[segmentStart..<index], into: &ids, scratch: &scratch)
                 ids.append(special.id)
                 index += special.length

@@ -30,6 +30,19 @@ public struct LlamaWeights: @unchecked Sendable {
         let c = file.metadata.config
         config = c
         self.file = file
+        // A tensor nobody reads means the config describes another model than the file holds
+        // (e.g. n_layers 29 over 30 stored layers); running it would silently be wrong. Checked
+        // first, before any matrix is copied.
+        var expected: Set<String> = ["token_embd.weight", "output_norm.weight"]
+        if !c.tiedEmbeddings { expected.insert("output.weight") }
+        for i in 0..<c.layers {
+            for part in ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"] {
+                expected.insert("blk.\(i).\(part).weight")
+            }
+        }
+        if let extra = file.tensors.first(where: { !expected.contains($0.name) }) {
+            throw .unexpectedTensor(name: extra.name, layers: c.layers)
+        }
         tokenEmbedding = try file.matrix("token_embd.weight", rows: c.vocabSize, cols: c.modelDim)
         outputNorm = try file.vector("output_norm.weight", count: c.modelDim)
         /// The kernels' copy of `m`, with the file's pages of it released once copied.

@@ -13,6 +13,8 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
     case tokenOutOfRange(Int32, vocabSize: Int)
     case emptyInput
     case invalidTree
+    /// A NaN or infinity in a layer's output (`layer`), or in the logits (`layer` nil).
+    case nonFinite(layer: Int?)
 
     public var description: String {
         switch self {
@@ -21,6 +23,9 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
         case let .tokenOutOfRange(id, vocab): "token id \(id) is outside the vocabulary (0..<\(vocab))"
         case .emptyInput: "no tokens to run"
         case .invalidTree: "invalid draft tree: node 0 must be the root and every parent must come before its child"
+        case let .nonFinite(layer):
+            (layer.map { "the output of layer \($0) (blk.\($0).*)" } ?? "the logits (output_norm, output head)")
+                + " holds NaN or infinite values: the weights are corrupt, even if the checksum matches"
         }
     }
 }
@@ -126,6 +131,9 @@ public final class Transformer: @unchecked Sendable {
             siluMultiply(gate: b.gate, up: b.up, count: n * c.ffnDim)
             matmul(layer.down, x: b.gate, xStride: c.ffnDim, y: b.xb, yStride: d, columns: n, pool: pool)
             addInPlace(b.x, b.xb, count: n * d)
+            // Corrupt weights (NaN with a valid checksum) would otherwise decode as garbage or
+            // a false end of text; the residual stream carries any NaN to here.
+            guard allFinite(b.x, count: n * d) else { throw .nonFinite(layer: l) }
         }
 
         let first = rows == .last ? n - 1 : 0
@@ -134,10 +142,12 @@ public final class Transformer: @unchecked Sendable {
             rmsNorm(b.x + (first + i) * d, weight: weights.outputNorm, out: b.xb + i * d, count: d, eps: eps)
         }
         let vocab = c.vocabSize
-        return [Float](unsafeUninitializedCapacity: outRows * vocab) { out, initialized in
+        let logits = [Float](unsafeUninitializedCapacity: outRows * vocab) { out, initialized in
             matmul(weights.output, x: b.xb, xStride: d, y: out.baseAddress!, yStride: vocab, columns: outRows, pool: pool)
             initialized = outRows * vocab
         }
+        guard logits.withUnsafeBufferPointer({ allFinite($0.baseAddress!, count: $0.count) }) else { throw .nonFinite(layer: nil) }
+        return logits
     }
 
     /// Attention for the batch's tokens. A work item is one key/value head and a run of the

@@ -32,9 +32,12 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         }
         let dims = [layers, modelDim, heads, kvHeads, headDim, ffnDim, vocabSize, contextLength]
         try require(dims.allSatisfy { $0 > 0 }, "every dimension must be positive")
-        try require(layers <= 4096 && modelDim <= 1 << 16 && ffnDim <= 1 << 18
-                    && vocabSize <= 1 << 22 && contextLength <= 1 << 24 && heads <= 4096,
-                    "dimensions are implausibly large")
+        // Every count is bounded before any product of counts is formed (`queryDim`,
+        // `kvDim`, tensor sizes, the KV cache), so that none of those products can overflow.
+        try require(layers <= 4096 && modelDim <= 1 << 16 && ffnDim <= 1 << 18 && vocabSize <= 1 << 22
+                    && contextLength <= 1 << 24 && heads <= 4096 && kvHeads <= 4096 && headDim <= 4096,
+                    "dimensions are implausibly large (limits: n_layers 4096, d_model 65536, ffn_dim 262144, "
+                    + "vocab_size 4194304, context_length 16777216, n_heads, n_kv_heads and head_dim 4096)")
         try require(heads % kvHeads == 0, "n_heads (\(heads)) must be a multiple of n_kv_heads (\(kvHeads))")
         try require(headDim % 16 == 0, "head_dim (\(headDim)) must be a multiple of 16")
         try require(modelDim % 32 == 0 && ffnDim % 32 == 0 && queryDim % 32 == 0,

@@ -35,7 +35,9 @@ public final class WeightsFile: @unchecked Sendable {
 
     public init(path: String) throws(WeightsFileError) {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer comes;
+        // the fstat below then refuses anything that is not a regular file.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var info = stat()
@@ -156,7 +158,15 @@ public final class WeightsFile: @unchecked Sendable {
             guard !e.shape.isEmpty, e.shape.count <= 4, e.shape.allSatisfy({ $0 > 0 && $0 <= 1 << 31 }) else {
                 throw .invalidTensor(name: e.name, problem: "invalid shape \(e.shape)")
             }
-            let outer = e.shape.dropLast().reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
+            // Each dimension is at most 2^31, but their product can still overflow.
+            var outer: Int? = 1
+            for dim in e.shape.dropLast() {
+                outer = outer.flatMap { o in
+                    let (p, overflow) = o.multipliedReportingOverflow(by: dim)
+                    return overflow ? nil : p
+                }
+            }
+            guard let outer else { throw .invalidTensor(name: e.name, problem: "shape \(e.shape) has too many elements") }
             guard let rowBytes = dtype.rowBytes(elements: e.shape.last!) else {
                 throw .invalidTensor(name: e.name, problem: "last dimension \(e.shape.last!) is not a multiple of \(dtype.blockElements) (\(dtype.rawValue) blocks)")
             }
@@ -168,7 +178,8 @@ public final class WeightsFile: @unchecked Sendable {
                 throw .invalidTensor(name: e.name, problem: "offset \(e.offset) is not a multiple of 64")
             }
             guard e.offset <= data.count, e.length <= data.count - e.offset else {
-                throw .invalidTensor(name: e.name, problem: "bytes \(e.offset)..<\(e.offset + e.length) lie outside the data region of \(data.count) bytes")
+                // Not `offset + length`: both come from the file, and their sum may overflow.
+                throw .invalidTensor(name: e.name, problem: "\(e.length) bytes at offset \(e.offset) lie outside the data region of \(data.count) bytes")
             }
             result.append(TensorInfo(name: e.name, dtype: dtype, shape: e.shape,
                                      fileOffset: data.lowerBound + e.offset, length: e.length))

@@ -11,6 +11,8 @@ public enum WeightsFileError: Error, Equatable, CustomStringConvertible {
     case duplicateTensor(String)
     case overlappingTensors(String, String)
     case missingTensor(String)
+    /// A tensor the model never reads: the config disagrees with what the file holds.
+    case unexpectedTensor(name: String, layers: Int)
     case wrongShape(name: String, expected: [Int], found: [Int])
     case wrongDType(name: String, expected: String, found: String)
     case unsupportedArchitecture(String)
@@ -32,6 +34,8 @@ public enum WeightsFileError: Error, Equatable, CustomStringConvertible {
         case let .duplicateTensor(name): "tensor \"\(name)\" appears twice in the directory"
         case let .overlappingTensors(a, b): "tensors \"\(a)\" and \"\(b)\" overlap"
         case let .missingTensor(name): "missing tensor \"\(name)\""
+        case let .unexpectedTensor(name, layers):
+            "tensor \"\(name)\" is not part of a \(layers)-layer llama model with this config (is n_layers wrong?)"
         case let .wrongShape(name, expected, found): "tensor \"\(name)\" has shape \(found), expected \(expected)"
         case let .wrongDType(name, expected, found): "tensor \"\(name)\" is \(found), expected \(expected)"
         case let .unsupportedArchitecture(a): "unsupported architecture \"\(a)\" (supported: llama)"

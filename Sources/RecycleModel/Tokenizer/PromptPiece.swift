@@ -1,0 +1,22 @@
+/// A part of a prompt, and whether special-token text in it (such as `<|im_end|>`) may become
+/// a control token.
+///
+/// A chat template's own markup may; the text of a message may not, or a user could close
+/// their turn and open a system turn by typing the markers. Pieces are encoded as one text:
+/// only where special tokens may be matched differs, so a message without marker text gets
+/// the same ids as the whole prompt encoded at once.
+public struct PromptPiece: Sendable, Equatable {
+    public var text: String
+    public var parsesSpecialTokens: Bool
+
+    public init(_ text: String, parsesSpecialTokens: Bool) {
+        self.text = text
+        self.parsesSpecialTokens = parsesSpecialTokens
+    }
+
+    /// Markup: special-token text in it becomes control tokens.
+    public static func markup(_ text: String) -> PromptPiece { PromptPiece(text, parsesSpecialTokens: true) }
+
+    /// Content: plain text, whatever it contains.
+    public static func content(_ text: String) -> PromptPiece { PromptPiece(text, parsesSpecialTokens: false) }
+}
