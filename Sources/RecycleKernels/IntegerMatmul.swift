@@ -54,33 +54,11 @@ struct IntegerMatmulJob {
         let blocks = x.blocks
         let units = UnsafeRawPointer(w.interleaved!) + g * blocks * 320
         for b in 0..<blocks {
-            let unit = units + b &* 320
-            let c0 = unit.load(as: SIMD64<UInt8>.self), c1 = unit.load(fromByteOffset: 64, as: SIMD64<UInt8>.self)
-            let c2 = unit.load(fromByteOffset: 128, as: SIMD64<UInt8>.self), c3 = unit.load(fromByteOffset: 192, as: SIMD64<UInt8>.self)
-            let l0 = lowNibbles(c0), l1 = lowNibbles(c1), l2 = lowNibbles(c2), l3 = lowNibbles(c3)
-            let h0 = highNibbles(c0), h1 = highNibbles(c1), h2 = highNibbles(c2), h3 = highNibbles(c3)
-            let d = floats(unit.load(fromByteOffset: 256, as: SIMD16<Float16>.self))
-            let m = floats(unit.load(fromByteOffset: 288, as: SIMD16<Float16>.self))
-            // Two chains of four: a dot product's latency (5 cycles on Ice Lake) would
-            // otherwise bound a single column.
-            @inline(__always) func pass(_ q: UnsafePointer<Int8>) -> SIMD16<Int32> {
-                var s = byteDot(SIMD16<Int32>(), l0, broadcast(q, 0)), t = byteDot(SIMD16<Int32>(), h0, broadcast(q, 16))
-                s = byteDot(s, l1, broadcast(q, 4)); t = byteDot(t, h1, broadcast(q, 20))
-                s = byteDot(s, l2, broadcast(q, 8)); t = byteDot(t, h2, broadcast(q, 24))
-                s = byteDot(s, l3, broadcast(q, 12)); t = byteDot(t, h3, broadcast(q, 28))
-                return s &+ t
-            }
-            @inline(__always) func column(_ k: Int, _ a: inout SIMD16<Float>) {
-                let at = (n &+ k) &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
-                let s = pass(x.high + at) &* SIMD16(repeating: 128) &+ pass(x.low + at)
-                let i = (n &+ k) &* blocks &+ b
-                a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
-                a = a.addingProduct(m, SIMD16(repeating: x.scaledSum[i]))
-            }
-            column(0, &acc.0)
-            if width > 1 { column(1, &acc.1) }
-            if width > 2 { column(2, &acc.2) }
-            if width > 3 { column(3, &acc.3) }
+            let unit = Q4_1Unit(units + b &* 320)
+            unit.column(x, n, b, &acc.0)
+            if width > 1 { unit.column(x, n &+ 1, b, &acc.1) }
+            if width > 2 { unit.column(x, n &+ 2, b, &acc.2) }
+            if width > 3 { unit.column(x, n &+ 3, b, &acc.3) }
         }
     }
 
@@ -89,43 +67,11 @@ struct IntegerMatmulJob {
         let blocks = x.blocks
         let units = UnsafeRawPointer(w.interleaved!) + g * blocks * 544
         for b in 0..<blocks {
-            let unit = units + b &* 544
-            let d = floats(unit.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float16>.self))
-            @inline(__always) func column(_ k: Int, _ a: inout SIMD16<Float>) {
-                let at = (n &+ k) &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
-                let i = (n &+ k) &* blocks &+ b
-                let s: SIMD16<Int32>
-                if byteDotTakesAnyUnsignedByte {
-                    // Σ (u - 128) (128 qh + ql) over the offset weights u; -128 Σq starts the sum.
-                    var h = (SIMD16<Int32>(), SIMD16<Int32>()), l = h  // two chains each, as above
-                    for j in stride(from: 0, to: 8, by: 2) {
-                        let u0 = unit.loadUnaligned(fromByteOffset: 64 * j, as: SIMD64<UInt8>.self)
-                        let u1 = unit.loadUnaligned(fromByteOffset: 64 * j + 64, as: SIMD64<UInt8>.self)
-                        h.0 = byteDot(h.0, u0, broadcast(x.high + at, 4 * j))
-                        h.1 = byteDot(h.1, u1, broadcast(x.high + at, 4 * j + 4))
-                        l.0 = byteDot(l.0, u0, broadcast(x.low + at, 4 * j))
-                        l.1 = byteDot(l.1, u1, broadcast(x.low + at, 4 * j + 4))
-                    }
-                    s = (h.0 &+ h.1) &* SIMD16(repeating: 128) &+ (l.0 &+ l.1) &+ SIMD16(repeating: x.offsetSum[i])
-                } else {
-                    // The same sum with u = 16 H + L in nibbles, which every byteDot takes exactly.
-                    var hh = SIMD16<Int32>(), lh = hh, hl = hh, ll = hh
-                    for j in 0..<8 {
-                        let u = unit.loadUnaligned(fromByteOffset: 64 * j, as: SIMD64<UInt8>.self)
-                        let wl = lowNibbles(u), wh = highNibbles(u)
-                        let vh = broadcast(x.high + at, 4 * j), vl = broadcast(x.low + at, 4 * j)
-                        hh = byteDot(hh, wh, vh); lh = byteDot(lh, wl, vh)
-                        hl = byteDot(hl, wh, vl); ll = byteDot(ll, wl, vl)
-                    }
-                    let sixteen = SIMD16<Int32>(repeating: 16)
-                    s = (hh &* sixteen &+ lh) &* SIMD16(repeating: 128) &+ hl &* sixteen &+ ll &+ SIMD16(repeating: x.offsetSum[i])
-                }
-                a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
-            }
-            column(0, &acc.0)
-            if width > 1 { column(1, &acc.1) }
-            if width > 2 { column(2, &acc.2) }
-            if width > 3 { column(3, &acc.3) }
+            let unit = Q8_0Unit(units + b &* 544)
+            unit.column(x, n, b, &acc.0)
+            if width > 1 { unit.column(x, n &+ 1, b, &acc.1) }
+            if width > 2 { unit.column(x, n &+ 2, b, &acc.2) }
+            if width > 3 { unit.column(x, n &+ 3, b, &acc.3) }
         }
     }
 
@@ -137,6 +83,92 @@ struct IntegerMatmulJob {
         } else {
             for r in 0..<(w.rows - r0) { out[r] = a[r] }
         }
+    }
+}
+
+/// One Q4_1 unit (16 rows x 32 weights), unpacked once and applied to columns.
+/// Its methods are `@_transparent` (always inlined, by the compiler's mandatory pass): in
+/// the AVX2 build, where each SIMD64 is two registers, `@inline(__always)` was not honoured
+/// and the outlined calls made the kernel about 20x slower.
+private struct Q4_1Unit {
+    let l0, l1, l2, l3, h0, h1, h2, h3: SIMD64<UInt8>
+    let d, m: SIMD16<Float>
+
+    @inline(__always)
+    init(_ unit: UnsafeRawPointer) {
+        let c0 = unit.load(as: SIMD64<UInt8>.self), c1 = unit.load(fromByteOffset: 64, as: SIMD64<UInt8>.self)
+        let c2 = unit.load(fromByteOffset: 128, as: SIMD64<UInt8>.self), c3 = unit.load(fromByteOffset: 192, as: SIMD64<UInt8>.self)
+        l0 = lowNibbles(c0); l1 = lowNibbles(c1); l2 = lowNibbles(c2); l3 = lowNibbles(c3)
+        h0 = highNibbles(c0); h1 = highNibbles(c1); h2 = highNibbles(c2); h3 = highNibbles(c3)
+        d = floats(unit.load(fromByteOffset: 256, as: SIMD16<Float16>.self))
+        m = floats(unit.load(fromByteOffset: 288, as: SIMD16<Float16>.self))
+    }
+
+    /// One byte plane of a column's block: two chains of four, since a dot product's latency
+    /// (5 cycles on Ice Lake) would otherwise bound a single column.
+    @_transparent
+    func pass(_ q: UnsafePointer<Int8>) -> SIMD16<Int32> {
+        var s = byteDot(SIMD16<Int32>(), l0, broadcast(q, 0)), t = byteDot(SIMD16<Int32>(), h0, broadcast(q, 16))
+        s = byteDot(s, l1, broadcast(q, 4)); t = byteDot(t, h1, broadcast(q, 20))
+        s = byteDot(s, l2, broadcast(q, 8)); t = byteDot(t, h2, broadcast(q, 24))
+        s = byteDot(s, l3, broadcast(q, 12)); t = byteDot(t, h3, broadcast(q, 28))
+        return s &+ t
+    }
+
+    /// Adds block `b` of column `n` into `a`.
+    @_transparent
+    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
+        let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
+        let s = pass(x.high + at) &* SIMD16(repeating: 128) &+ pass(x.low + at)
+        let i = n &* x.blocks &+ b
+        a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
+        a = a.addingProduct(m, SIMD16(repeating: x.scaledSum[i]))
+    }
+}
+
+/// One Q8_0 unit (16 rows x 32 weights, offset by 128), applied to columns.
+private struct Q8_0Unit {
+    let unit: UnsafeRawPointer
+    let d: SIMD16<Float>
+
+    @inline(__always)
+    init(_ unit: UnsafeRawPointer) {
+        self.unit = unit
+        d = floats(unit.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float16>.self))
+    }
+
+    /// Adds block `b` of column `n` into `a`.
+    @_transparent
+    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
+        let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
+        let i = n &* x.blocks &+ b
+        let s: SIMD16<Int32>
+        if byteDotTakesAnyUnsignedByte {
+            // Σ (u - 128) (128 qh + ql) over the offset weights u; -128 Σq starts the sum.
+            var h = (SIMD16<Int32>(), SIMD16<Int32>()), l = h  // two chains each, as in Q4_1Unit
+            for j in stride(from: 0, to: 8, by: 2) {
+                let u0 = unit.loadUnaligned(fromByteOffset: 64 * j, as: SIMD64<UInt8>.self)
+                let u1 = unit.loadUnaligned(fromByteOffset: 64 * j + 64, as: SIMD64<UInt8>.self)
+                h.0 = byteDot(h.0, u0, broadcast(x.high + at, 4 * j))
+                h.1 = byteDot(h.1, u1, broadcast(x.high + at, 4 * j + 4))
+                l.0 = byteDot(l.0, u0, broadcast(x.low + at, 4 * j))
+                l.1 = byteDot(l.1, u1, broadcast(x.low + at, 4 * j + 4))
+            }
+            s = (h.0 &+ h.1) &* SIMD16(repeating: 128) &+ (l.0 &+ l.1) &+ SIMD16(repeating: x.offsetSum[i])
+        } else {
+            // The same sum with u = 16 H + L in nibbles, which every byteDot takes exactly.
+            var hh = SIMD16<Int32>(), lh = hh, hl = hh, ll = hh
+            for j in 0..<8 {
+                let u = unit.loadUnaligned(fromByteOffset: 64 * j, as: SIMD64<UInt8>.self)
+                let wl = lowNibbles(u), wh = highNibbles(u)
+                let vh = broadcast(x.high + at, 4 * j), vl = broadcast(x.low + at, 4 * j)
+                hh = byteDot(hh, wh, vh); lh = byteDot(lh, wl, vh)
+                hl = byteDot(hl, wh, vl); ll = byteDot(ll, wl, vl)
+            }
+            let sixteen = SIMD16<Int32>(repeating: 16)
+            s = (hh &* sixteen &+ lh) &* SIMD16(repeating: 128) &+ hl &* sixteen &+ ll &+ SIMD16(repeating: x.offsetSum[i])
+        }
+        a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
     }
 }
 
