@@ -35,10 +35,18 @@ class GGUFModel:
     """The parts of a GGUF file the converter reads: typed key lookups and tensors."""
 
     def __init__(self, path: str):
+        with open(path, "rb") as f:
+            head = f.read(24)
+        if len(head) < 24:
+            raise ConvertError(f"not a GGUF file: {len(head)} bytes, too short for a GGUF header (truncated?)")
+        if head[:4] != b"GGUF":
+            raise ConvertError(f"not a GGUF file: it starts with {head[:4]!r}, not the magic b'GGUF'")
         try:
             self.reader = gguf.GGUFReader(path)
-        except Exception as e:  # gguf raises ValueError/struct errors on junk input
-            raise ConvertError(f"not a readable GGUF file ({e})") from None
+        except Exception as e:  # gguf raises ValueError/struct/numpy errors on junk input
+            if "GGMLQuantizationType" in str(e):
+                raise ConvertError(f"a tensor has an unknown GGUF tensor type ({e})") from None
+            raise ConvertError(f"not a readable GGUF file: truncated or corrupt ({e})") from None
         if self.reader.endianess != gguf.GGUFEndian.LITTLE:
             # Block scales would be big-endian: copying them verbatim would be wrong.
             raise ConvertError("big-endian GGUF files are not supported")
@@ -46,7 +54,12 @@ class GGUFModel:
 
     def get(self, key: str, default=None):
         field = self.reader.fields.get(key)
-        return default if field is None else field.contents()
+        if field is None:
+            return default
+        try:
+            return field.contents()
+        except (UnicodeDecodeError, ValueError, IndexError) as e:  # corrupt string or array
+            raise ConvertError(f"GGUF key {key!r} has a corrupt value ({e})") from None
 
     def require(self, key: str):
         value = self.get(key)

@@ -174,6 +174,104 @@ class ConvertTests(TmpDir):
         self.assertEqual(sorted(os.listdir(self.tmp)), ["in.gguf", "out.rcyl"])
 
 
+class CorruptGGUFTests(TmpDir):
+    """Truncated, corrupted and unsupported GGUFs: the CLI exits 1 with a message that names
+    the problem (no traceback), and writes no output or temporary file."""
+
+    def run_cli(self, data: bytes, *extra):
+        bad = self.path("bad.gguf")
+        with open(bad, "wb") as f:
+            f.write(data)
+        r = subprocess.run([sys.executable, os.path.join(TOOLS, "convert_gguf.py"), bad, self.path("out.rcyl"),
+                            *extra], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("convert: error:", r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["bad.gguf", "in.gguf"], "output or temp file left")
+        return r.stderr
+
+    def good(self, **kw):
+        write_tiny_gguf(self.path("in.gguf"), **kw)
+        return read_bytes(self.path("in.gguf"))
+
+    @staticmethod
+    def type_field(data: bytes, name: bytes) -> int:
+        """Offset of the u32 tensor type in `name`'s GGUF tensor info."""
+        at = data.index(struct.pack("<Q", len(name)) + name) + 8 + len(name)
+        n_dims = struct.unpack_from("<I", data, at)[0]
+        return at + 4 + 8 * n_dims
+
+    def test_truncated(self):
+        good = self.good()
+        for cut in (0, 3, 4, 23, 24, 100, 500, 1000, len(good) // 2, len(good) - 100, len(good) - 1):
+            with self.subTest(cut=cut):
+                err = self.run_cli(good[:cut])
+                self.assertTrue("too short for a GGUF header" in err or "truncated or corrupt" in err, err)
+
+    def test_bad_magic(self):
+        err = self.run_cli(b"GGML" + self.good()[4:])
+        self.assertIn("not the magic", err)
+
+    def test_corrupted_bytes(self):
+        # Every single-byte corruption in the header, key-value and tensor-info region either
+        # converts (a harmless byte) or fails cleanly; none may crash or leave a file.
+        import random
+        good = self.good()
+        info_end = good.index(b"blk.1.ffn_down.weight") + 64
+        rng = random.Random(1)
+        for pos in sorted(rng.sample(range(info_end), 25)):
+            data = bytearray(good)
+            data[pos] ^= 0xFF
+            with self.subTest(pos=pos):
+                bad = self.path("bad.gguf")
+                with open(bad, "wb") as f:
+                    f.write(data)
+                out = self.path("out.rcyl")
+                r = subprocess.run([sys.executable, os.path.join(TOOLS, "convert_gguf.py"), bad, out],
+                                   capture_output=True, text=True)
+                self.assertNotIn("Traceback", r.stderr)
+                if r.returncode == 0:
+                    with rcyl.RcylFile(out) as f:
+                        self.assertEqual(f.compute_checksum(), f.header.checksum)
+                    os.remove(out)
+                else:
+                    self.assertEqual(r.returncode, 1)
+                    self.assertIn("convert: error:", r.stderr)
+                self.assertEqual(sorted(os.listdir(self.tmp)), ["bad.gguf", "in.gguf"])
+
+    def test_invalid_utf8_in_a_string_value(self):
+        data = bytearray(self.good())
+        at = data.index(b"Be brief.")
+        data[at] = 0xC3  # starts a two-byte character; the next byte is not a continuation
+        data[at + 1] = 0x41
+        err = self.run_cli(bytes(data))
+        self.assertIn("'tokenizer.chat_template' has a corrupt value", err)
+
+    def test_unknown_tensor_type(self):
+        data = bytearray(self.good())
+        struct.pack_into("<I", data, self.type_field(bytes(data), b"blk.0.attn_q.weight"), 99)
+        self.assertIn("unknown GGUF tensor type", self.run_cli(bytes(data)))
+
+    def test_unsupported_tensor_types(self):
+        for t in (GT.Q5_0, GT.Q4_0):
+            with self.subTest(type=t.name):
+                err = self.run_cli(self.good(matrix_type=t))
+                self.assertIn(f"GGUF type {t.name}", err)
+                self.assertIn("--quant", err)
+
+    def test_truncated_real_gguf(self):
+        real = os.path.join(TOOLS, ".cache", "SmolLM2-135M-Instruct.Q4_1.gguf")
+        if not os.path.exists(real):
+            self.skipTest("the default model's GGUF is not cached (weights-tools/fetch-default)")
+        self.good()
+        size = os.path.getsize(real)
+        with open(real, "rb") as f:
+            for cut in (1 << 20, size - 4096):
+                f.seek(0)
+                with self.subTest(cut=cut):
+                    self.assertIn("truncated or corrupt", self.run_cli(f.read(cut)))
+
+
 class ReaderTests(TmpDir):
     """Malformed files must give a clear RcylError, never a crash."""
 
