@@ -235,15 +235,22 @@ struct ChunkQueue: ~Copyable {
 }
 
 /// How work is cut and how long threads spin before they sleep.
+///
+/// Spinning is short on purpose. Within a forward pass the next region comes within a
+/// microsecond or two, so a hot worker never sleeps there. On a machine where other
+/// processes take a core, a long spin is what made 2 threads slower than 1 (the spinning
+/// thread burns the time slice its partner needs): forward N = 1 on 2 threads with one
+/// other busy process took 1.45x the 1-thread time with 200/100 µs spins and about 1.1x
+/// with 20/50 µs, while on a quiet machine both ran at the same speed.
 enum Spin {
     /// Chunks per thread in a large region.
     static let chunksPerThread = 4
-    /// A worker spins this long after its last chunk before it sleeps: long enough to span
-    /// the gap between two forward passes of a decode loop (sampling, drafting), short enough
-    /// that an idle pool soon stops taking CPU time from other processes.
-    static let workerNanoseconds = 200_000
-    /// The caller spins this long for the workers' last chunks before it sleeps.
-    static let callerNanoseconds = 100_000
+    /// A worker spins this long after its last chunk before it sleeps (it then sleeps between
+    /// tokens of a decode loop and is woken at the next one's first region).
+    static let workerNanoseconds = 20_000
+    /// The caller spins this long for the workers' last chunks before it sleeps: about one
+    /// chunk of the larger decode matmuls, so that it rarely pays a wake-up there.
+    static let callerNanoseconds = 50_000
     /// Spins between two reads of the clock.
     static let clockCheckInterval = 64
 }

@@ -3,12 +3,12 @@ import Glibc
 /// Splits loops over rows (or heads, or tokens) between a fixed number of threads.
 ///
 /// A pool of `threads` threads is the calling thread plus `threads - 1` worker threads,
-/// created once with the pool and joined when it goes away. Between calls the workers spin
-/// for about a millisecond, then sleep; a call to a hot pool costs well under a microsecond
-/// of synchronization, so callers may make a few hundred per forward pass. (The pool used to
-/// be `DispatchQueue.concurrentPerform`, which wakes a sleeping Dispatch thread at every
-/// call: on a 2-vCPU VM that made two threads decode slower than one.) How a call runs,
-/// and the invariants that make it safe, are in `ParallelRegion`.
+/// created once with the pool and joined when it goes away. After a call the workers spin
+/// for some microseconds (`Spin`), then sleep; a call to a hot pool costs well under a
+/// microsecond of synchronization, so callers may make a few hundred per forward pass.
+/// (The pool used to be `DispatchQueue.concurrentPerform`, which wakes a sleeping Dispatch
+/// thread at every call: on a 2-vCPU VM that made two threads decode slower than one.)
+/// How a call runs, and the invariants that make it safe, are in `ParallelRegion`.
 ///
 /// With one thread there are no workers, and the body runs inline with no synchronization.
 public final class WorkerPool: Sendable {
