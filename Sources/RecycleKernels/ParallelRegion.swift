@@ -33,9 +33,11 @@ import Synchronization
 ///    thread's chunks' writes happen before its releasing (seq_cst) addition to `finished`,
 ///    and the caller's acquiring load that sees `finished == parts` makes all of them visible
 ///    to the caller. By then every queue is empty (`next == end`), so nothing can be claimed
-///    until the next region is published. A stale claim attempt cannot take a chunk of the
-///    wrong region: the compare-and-swap succeeds only on the current word, and a word is
-///    only ever current for the region that published it.
+///    until the next region is published. A claim that expects a word seen in an earlier
+///    region either fails or (if the new region published the very same word) succeeds as a
+///    claim in the new region, whose job the winner then reads: a thread always runs a chunk
+///    of the region that is current. And one report never mixes regions: a region cannot
+///    end while a thread holds unreported chunks of it.
 /// 4. One region at a time. `busy` admits one caller; a call that finds the region busy
 ///    (a nested call from inside a body, or a second thread using the same pool) runs its
 ///    chunks itself, one after another, instead of waiting (which could deadlock).
