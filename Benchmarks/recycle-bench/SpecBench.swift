@@ -67,8 +67,8 @@ struct SpecBench {
     struct Report: Encodable {
         let machine: Machine
         let drafter: String
-        let tree: String?
-        let start: String?
+        /// The drafter's settings (tree shape, start), as `Drafter.settings` names them.
+        let settings: [String: String]
         let max_tokens: Int
         let turns: String
         let system: String
@@ -179,16 +179,15 @@ struct SpecBench {
         }
         var overall = Tally()
         for g in order { overall.add(groups[g]!) }
-        let recycler = drafter as? TokenRecycler
+        let settings = Dictionary(drafter.settings, uniquingKeysWith: { a, _ in a })
         if json {
-            printJSON(Report(machine: Machine(threads: threads), drafter: drafter.name, tree: recycler?.treeName,
-                             start: recycler?.start.rawValue, max_tokens: maxTokens, turns: firstTurnOnly ? "first" : "all",
+            printJSON(Report(machine: Machine(threads: threads), drafter: drafter.name, settings: settings, max_tokens: maxTokens, turns: firstTurnOnly ? "first" : "all",
                              system: system ?? "default", groups: groups.mapValues(GroupReport.init),
                              overall: GroupReport(overall), questions: perQuestion))
             return
         }
         print(Machine(threads: threads).markdown)
-        print("drafter \(drafter.name)" + (recycler.map { ", tree \($0.treeName), \($0.start.rawValue) start" } ?? "")
+        print("drafter \(drafter.name)" + drafter.settings.map { ", \($0.name) \($0.value)" }.joined()
               + "; \(maxTokens) tokens per turn, turns: \(firstTurnOnly ? "first" : "all"), system: \(system ?? "default")\n")
         let columns = order + ["overall"]
         let tallies = order.map { groups[$0]! } + [overall]

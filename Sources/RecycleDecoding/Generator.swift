@@ -58,8 +58,9 @@ public enum Interrupt {
 /// Every step verifies a draft tree rooted at the last chosen token (a lone root when the
 /// drafter has nothing, which is exactly plain decoding), walks the tree along the model's
 /// own choices, commits the accepted path to the KV cache and emits the accepted tokens plus
-/// the model's next one. With greedy choice and batch-invariant kernels, the emitted tokens
-/// are bit for bit those of plain greedy decoding, whatever the drafter proposes.
+/// the model's next one. With batch-invariant kernels, the emitted tokens are bit for bit
+/// those of plain decoding, greedy or sampled with the same seed, whatever the drafter
+/// proposes (see `verify`).
 public final class Generator {
     public let model: Model
     public let transformer: Transformer
@@ -79,13 +80,12 @@ public final class Generator {
     }
 
     /// Generates up to `maxTokens` tokens after `prompt`, calling `onToken` with each as soon as
-    /// it is known (the stop token included). Speculative drafting needs greedy choice: with a
-    /// sampler, pass no drafter (or `NoDrafter`).
+    /// it is known (the stop token included). With any drafter, the tokens are those of plain
+    /// decoding with the same sampler (and seed), token for token.
     public func generate(
         prompt: [Int32], maxTokens: Int, sampler: Sampler, drafter: Drafter = NoDrafter(),
         topLogits: Int = 0, onToken: (Int32) -> Void = { _ in }
     ) throws(ForwardError) -> GenerationResult {
-        precondition(sampler.isGreedy || drafter is NoDrafter, "speculative drafting verifies greedy choices only")
         guard !prompt.isEmpty else { throw .emptyInput }
         var result = GenerationResult(promptTokens: prompt)
         guard maxTokens > 0 else { return result }
@@ -107,7 +107,6 @@ public final class Generator {
         drafter.begin(context: prompt)
         // In chunks, so that an interrupt during a long prompt is seen within one chunk; the
         // kernels are batch-invariant, so chunking changes no value.
-        let seeding = (drafter as? TokenRecycler).flatMap { $0.seedsFromPrompt ? $0 : nil }
         for start in stride(from: reused, to: prompt.count - 1, by: Self.prefillChunk) {
             if start > reused && Interrupt.requested.load(ordering: .relaxed) {
                 result.stopReason = .interrupted
@@ -116,8 +115,9 @@ public final class Generator {
                 return result
             }
             let chunk = Array(prompt[start..<min(start + Self.prefillChunk, prompt.count - 1)])
-            if let seeding {
-                seed(seeding, tokens: chunk, logits: try transformer.forward(chunk, logits: .all))
+            if drafter.learnsFromPrompt {
+                let logits = try transformer.forward(chunk, logits: .all)
+                drafter.observePrompt(tokens: chunk, candidates: candidates(logits, rows: chunk.count, k: drafter.candidatesPerNode))
             } else {
                 _ = try transformer.forward(chunk, logits: .last)
             }
@@ -193,6 +193,12 @@ public final class Generator {
 
     /// Follows the model's choices down the tree from the root: while the chosen token is a
     /// drafted child, accept that child and continue from it.
+    ///
+    /// This is what makes sampling lossless too. The picker draws once per produced token, in
+    /// order, from the same random stream plain sampling would use, and each node's logits
+    /// are bit for bit those of the same token decoded alone (batch-invariant kernels). So
+    /// every draw sees the same logits and the same random number as in plain sampling, and
+    /// picks the same token; a drafted child is accepted only when it equals that token.
     private func verify(_ tree: DraftTree, logits: [Float], picker: inout TokenPicker) -> (path: [Int], produced: [Int32]) {
         var path = [0], produced: [Int32] = []
         logits.withUnsafeBufferPointer { all in
@@ -207,14 +213,6 @@ public final class Generator {
             }
         }
         return (path, produced)
-    }
-
-    /// Cold start: every prompt token's row gets the model's top-k after it.
-    private func seed(_ recycler: TokenRecycler, tokens: [Int32], logits: [Float]) {
-        let all = candidates(logits, rows: tokens.count, k: recycler.k)
-        for (i, token) in tokens.enumerated() {
-            recycler.replaceRow(of: token, with: all[(i * recycler.k)..<((i + 1) * recycler.k)])
-        }
     }
 
     /// The top-`k` ids of each of the first `rows` rows of logits, row after row.

@@ -99,9 +99,7 @@ struct GenerateCommand {
             ("mean_accepted", .number(r.meanAccepted)),
             ("accept_histogram", .ints(r.acceptHistogram.dropFirst().map { $0 })),
         ]
-        if let recycler = run.drafter as? TokenRecycler {
-            fields.append(("tree", .string(recycler.treeName)))
-        }
+        fields += run.drafter.settings.map { ($0.name, .string($0.value)) }
         if case let .random(temperature, topP, seed) = run.sampler {
             fields.append(("sampling", .object([
                 ("temperature", .number(Double(temperature))), ("top_p", .number(Double(topP))),
@@ -122,7 +120,7 @@ func summary(_ r: GenerationResult, run: RunOptions) -> String {
     var line = String(format: "prompt %d tokens%@ in %.1f ms; generated %d tokens in %.1f ms at %.2f tok/s; stop: %@; %d threads",
                       r.promptTokens.count, reused, r.prefillSeconds * 1000, r.tokens.count, r.decodeSeconds * 1000,
                       r.tokensPerSecond, r.stopReason.rawValue, run.threads)
-    if !(run.drafter is NoDrafter) {
+    if run.drafter.drafts {
         line += String(format: "; drafter %@: %d passes, %.2f tokens per pass, calibration %.1f ms (counted in the decode time)",
                        run.drafter.name, r.forwardPasses, r.meanAccepted, r.calibrationSeconds * 1000)
     }

@@ -32,11 +32,12 @@ struct RunOptions {
     let matrixPath: String?
     /// This process's exclusive use of the matrix file, from before loading to exit.
     let matrixLock: MatrixFileLock?
+    /// The drafter's matrix, if it keeps one.
+    let matrix: (any PersistentState)?
 
     init(_ args: Arguments) throws {
         threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...1024)
         let temperature = try args.float("--temp", default: 0, in: 0...100)
-        if args.string("--matrix") != nil && args.string("--drafter") != "recycle" { throw UsageError("--matrix needs --drafter recycle") }
         let choice: DrafterChoice
         let k = args.string("-k") == nil ? nil : try args.int("-k", default: 8, in: 1...64)
         do {
@@ -46,9 +47,6 @@ struct RunOptions {
             throw UsageError(error.description)
         }
         if temperature > 0 {
-            guard choice.kind == .none else {
-                throw UsageError("--drafter \(choice.kind.rawValue) verifies greedy choices only; with --temp > 0 use --drafter none (tree speculative sampling is not implemented)")
-            }
             let seed = try args.int("--seed", default: Int(Date().timeIntervalSince1970 * 1000), in: 0...Int.max)
             seedWasChosen = args.string("--seed") == nil
             sampler = .random(temperature: temperature, topP: try args.float("--top-p", default: 0.95, in: 0...1), seed: UInt64(seed))
@@ -71,6 +69,8 @@ struct RunOptions {
         do { model = try Model(path: path) } catch { throw Failure(error.description) }
         do { drafter = try choice.make(vocabularySize: model.config.vocabSize) } catch { throw UsageError(error.description) }
         drafterChoice = choice
+        matrix = drafter.persistentState.first { $0.name == "matrix" }
+        if matrixPath != nil && matrix == nil { throw UsageError("--matrix needs a drafter that keeps a matrix (recycle or hybrid)") }
         if let matrixPath {
             // Taken before generating, not at the save: a run must not be lost to an unwritable
             // path or to another process using the same matrix.
@@ -78,11 +78,9 @@ struct RunOptions {
         } else {
             matrixLock = nil
         }
-        if let matrixLock, let recycler = drafter as? TokenRecycler, FileManager.default.fileExists(atPath: matrixLock.target) {
-            do {
-                recycler.load(try MatrixFile.load(path: matrixLock.target, vocabularySize: recycler.vocabularySize, k: recycler.k))
-            } catch {
-                throw Failure(error.description)
+        if let matrixLock, let matrix, FileManager.default.fileExists(atPath: matrixLock.target) {
+            do { try matrix.restore(from: try MatrixFile.read(path: matrixLock.target), source: matrixLock.target) } catch {
+                throw Failure("\(error)")
             }
         }
     }
@@ -96,9 +94,9 @@ struct RunOptions {
 
     /// Saves the recycler's matrix where `--matrix` said (at exit, interrupted or not).
     func saveMatrix() throws {
-        guard let matrixLock, let recycler = drafter as? TokenRecycler else { return }
+        guard let matrixLock, let matrix else { return }
         do {
-            try MatrixFile.save(recycler.matrix, k: recycler.k, vocabularySize: recycler.vocabularySize, path: matrixLock.target)
+            try MatrixFile.writeAtomically(matrix.encoded(), path: matrixLock.target)
         } catch {
             throw Failure(error.description)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import RecycleDecoding
 import XCTest
 
 /// The `recycle` executable, run as a user would: JSON output, errors and exit codes.
@@ -61,7 +62,7 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(run.status, 0, run.stderr)
             return try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
         }
-        let plain = try object([])
+        let plain = try object(["--drafter", "none"])
         XCTAssertEqual(plain["drafter"] as? String, "none")
         XCTAssertEqual(plain["mean_accepted"] as? Double, 1)
         for extra in [["--drafter", "pld"], ["--drafter", "recycle", "--tree", "2.2.2-l1", "--matrix", matrix],
@@ -77,6 +78,15 @@ final class CLITests: XCTestCase {
         let corrupt = try recycle(common + ["--drafter", "recycle", "--matrix", matrix])
         XCTAssertEqual(corrupt.status, 1)
         XCTAssertTrue(corrupt.stderr.contains("not a recycle matrix file"), corrupt.stderr)
+
+        // Sampling: every drafter gives the tokens of plain sampling with the same seed.
+        let sampling = ["--temp", "0.8", "--seed", "11"]
+        let sampled = try object(sampling + ["--drafter", "none"])
+        XCTAssertNotEqual(sampled["tokens"] as? [Int], plain["tokens"] as? [Int], "a sample, not the greedy text")
+        for drafter in DrafterChoice.Kind.allCases where drafter != .none {
+            let o = try object(sampling + ["--drafter", drafter.rawValue])
+            XCTAssertEqual(o["tokens"] as? [Int], sampled["tokens"] as? [Int], drafter.rawValue)
+        }
     }
 
     /// `--tree auto` times verification passes before decoding; that time is reported as
@@ -143,7 +153,7 @@ final class CLITests: XCTestCase {
             (["chat", "--model=", "-n", "4"], 2, "--model needs a path, got an empty string"),
             (["generate", "-m", model, "-p", String(repeating: "word ", count: 200), "-c", "64"], 1, "the context holds 64"),
             (["inspect"], 2, "exactly one weights file"),
-            (["generate", "-m", model, "-p", "hi", "--drafter", "recycle", "--temp", "0.7"], 2, "verifies greedy choices only"),
+            (["generate", "-m", model, "-p", "hi", "--drafter", "pld", "--matrix", "/tmp/m"], 2, "--matrix needs a drafter that keeps a matrix"),
             (["generate", "-m", model, "-p", "hi", "--drafter", "medusa"], 2, "--drafter must be one of"),
             (["generate", "-m", model, "-p", "hi", "--drafter", "recycle", "--tree", "no-such-tree"], 2, "unknown tree"),
             (["generate", "-m", model, "-p", "hi", "--tree", "2.2.2"], 2, "--tree needs --drafter recycle"),

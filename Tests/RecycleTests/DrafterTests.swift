@@ -57,58 +57,104 @@ final class DrafterTests: XCTestCase {
     }
 
     /// The tree is filled level by level: a node's token is its parent token's row, at the
-    /// node's last rank; the matrix learns each node's candidates.
+    /// node's last rank; the matrix learns each node's candidates. Parents are tree nodes,
+    /// the root being node 0, in templates as in trees.
     func testRecyclerDraftsBreadthFirstFromTheMatrix() throws {
         let template = try TreeTemplate(name: "t", paths: [[0], [1], [0, 0], [0, 1], [1, 0], [0, 0, 1]], k: 2)
-        let recycler = TokenRecycler(vocabularySize: 10, k: 2, template: template)
-        recycler.load([0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // rows 0-4
-                       6, 7, 8, 9, 1, 2, 3, 4, 0, 0])  // row 5: 6 7, row 6: 8 9, row 7: 1 2, row 8: 3 4, row 9: 0 0
+        XCTAssertEqual(template.parents, [0, 0, 1, 1, 2, 3])
+        let recycler = TokenRecycler(vocabularySize: 10, k: 2, shape: .fixed(template))
+        recycler.matrix.load([0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  // rows 0-4
+                              6, 7, 8, 9, 1, 2, 3, 4, 0, 0])  // row 5: 6 7, row 6: 8 9, row 7: 1 2, row 8: 3 4, row 9: 0 0
         let tree = recycler.draft(root: 5, context: [5])
         XCTAssertEqual(tree.tokens, [5, 6, 7, 8, 9, 1, 4])
         XCTAssertEqual(tree.parents, [-1, 0, 0, 1, 1, 2, 3])
         let v = Verification(tree: tree, acceptedPath: [0, 1], produced: [6, 3],
                              candidates: [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5], candidatesPerNode: 2)
         recycler.observe(v)
-        XCTAssertEqual(Array(recycler.matrix[10..<12]), [1, 2])  // row 5, from node 0
-        XCTAssertEqual(Array(recycler.matrix[12..<14]), [3, 4])  // row 6, from node 1
-        XCTAssertEqual(Array(recycler.matrix[2..<4]), [2, 3])  // row 1, from node 5
-        XCTAssertEqual(Array(recycler.matrix[8..<10]), [4, 5])  // row 4, from node 6
+        let rows = recycler.matrix.values
+        XCTAssertEqual(Array(rows[10..<12]), [1, 2])  // row 5, from node 0
+        XCTAssertEqual(Array(rows[12..<14]), [3, 4])  // row 6, from node 1
+        XCTAssertEqual(Array(rows[2..<4]), [2, 3])  // row 1, from node 5
+        XCTAssertEqual(Array(rows[8..<10]), [4, 5])  // row 4, from node 6
         // A token twice in one tree: the later node's candidates win, as in the official code.
         var twice = DraftTree(root: 3)
         twice.add(3, parent: 0)
         recycler.observe(Verification(tree: twice, acceptedPath: [0], produced: [1], candidates: [1, 1, 2, 2], candidatesPerNode: 2))
-        XCTAssertEqual(Array(recycler.matrix[6..<8]), [2, 2])
+        XCTAssertEqual(Array(recycler.matrix.values[6..<8]), [2, 2])
+    }
+
+    /// A matrix whose rows hold distinct tokens, so that no two drafted nodes merge.
+    func distinctMatrix() -> AdjacencyMatrix {
+        let matrix = AdjacencyMatrix(vocabularySize: 1000, k: 8)
+        // Row t holds 8t+1 ... 8t+8 (mod 1000).
+        matrix.load((0..<8000).map { (i: Int) -> Int32 in Int32((i + 1) % 1000) })
+        return matrix
     }
 
     /// `--tree auto` weighs expected accepted tokens against the measured cost of a pass.
     func testAutoTreeFollowsCostAndAcceptance() {
+        let matrix = distinctMatrix()
+        func draft(_ auto: AutoTree, _ cost: (Int) -> Double) -> DraftTree {
+            let costs = CostCurve()
+            costs.calibrate(context: 100, largest: 200, cost)
+            return auto.draft(root: 1, matrix: matrix, costs: costs, context: 100)
+        }
         var auto = AutoTree(k: 8)
-        XCTAssertEqual(auto.choose().count, 0, "no measurements yet: plain decoding")
+        XCTAssertEqual(auto.draft(root: 1, matrix: matrix, costs: CostCurve(), context: 100).count, 1, "no measurements: plain decoding")
         // Rank 0 right half the time, rank 1 a fifth of the time.
         for i in 0..<100 { auto.record(rank: i % 10 < 5 ? 0 : i % 10 < 7 ? 1 : nil) }
         // Verification nearly free (memory-bound machine): a big tree pays.
-        auto.calibrate(context: 100) { n in 1 + 0.001 * Double(n) }
-        let wide = auto.choose()
+        let wide = draft(auto) { n in 1 + 0.001 * Double(n) }
         XCTAssertGreaterThan(wide.count, 20)
-        XCTAssertEqual(wide.paths.first, [0])
+        XCTAssertEqual(wide.tokens[1], matrix.candidate(after: 1, rank: 0))
         // Each extra node costs 60% of a pass (compute-bound): only the root.
         var steep = AutoTree(k: 8)
         for i in 0..<100 { steep.record(rank: i % 10 < 5 ? 0 : nil) }
-        steep.calibrate(context: 100) { n in Double(n) * 0.6 + 0.4 }
-        XCTAssertEqual(steep.choose().count, 0)
+        XCTAssertEqual(draft(steep) { n in Double(n) * 0.6 + 0.4 }.count, 1)
         // In between: the rank-0 spine, no side branches (p = 0.5^d against 10% per node).
         var middle = AutoTree(k: 8)
         for i in 0..<100 { middle.record(rank: i % 10 < 5 ? 0 : nil) }
-        middle.calibrate(context: 100) { n in 1 + 0.1 * Double(n - 1) }
-        let spine = middle.choose()
-        XCTAssertGreaterThan(spine.count, 0)
-        XCTAssertTrue(spine.paths.allSatisfy { $0.allSatisfy { $0 == 0 } }, "\(spine.paths)")
+        let spine = draft(middle) { n in 1 + 0.1 * Double(n - 1) }
+        XCTAssertGreaterThan(spine.count, 1)
+        XCTAssertEqual(spine.parents, Array(-1..<(spine.count - 1)), "a chain")
         // Statistics follow the recent past: after a long run of misses, no tree.
         for _ in 0..<1000 { middle.record(rank: nil) }
-        XCTAssertEqual(middle.choose().count, 0)
-        // Costs are measured again when the context has doubled.
-        XCTAssertFalse(middle.needsCalibration(context: 150))
-        XCTAssertTrue(middle.needsCalibration(context: 300))
+        XCTAssertEqual(draft(middle) { n in 1 + 0.1 * Double(n - 1) }.count, 1)
+    }
+
+    /// Costs are measured once per context size class, and kept in a state that can be
+    /// saved and restored; bad bytes are refused and change nothing.
+    func testCostCurveClassesAndPersistence() throws {
+        let costs = CostCurve()
+        XCTAssertTrue(costs.needsCalibration(context: 100))
+        var measured: [Int] = []
+        costs.calibrate(context: 100, largest: 90) { n in measured.append(n); return 1 + 0.5 * Double(n - 1) }
+        XCTAssertEqual(measured, [1, 2, 3, 4, 6], "stops once a pass costs 3.5 single tokens")
+        XCTAssertFalse(costs.needsCalibration(context: 255))
+        XCTAssertTrue(costs.needsCalibration(context: 256))
+        XCTAssertEqual(costs.cost(5, context: 100), 3, accuracy: 1e-12)
+        XCTAssertEqual(costs.cost(8, context: 100), 4.5, accuracy: 1e-12, "extrapolated")
+        let copy = CostCurve()
+        try copy.restore(from: costs.encoded(), source: "test")
+        XCTAssertEqual(copy.cost(8, context: 4000), 4.5, accuracy: 1e-12, "the nearest measured class")
+        for bad in ["", "{}", "{\"version\": 1, \"classes\": {\"0\": [[2, 1], [1, 2]]}}", "{\"version\": 1, \"classes\": {\"0\": [[1, -1]]}}"] {
+            XCTAssertThrowsError(try copy.restore(from: Array(bad.utf8), source: "bad"), bad)
+        }
+        XCTAssertEqual(copy.cost(8, context: 100), 4.5, accuracy: 1e-12)
+    }
+
+    /// Candidates from several sources share one tree: the same token under the same parent
+    /// is one node with the larger estimate.
+    func testRecycledNodesMergeByTokenPath() {
+        // A cold matrix: every row is zeros, so all eight rank-r children of a node are token 0.
+        let matrix = AdjacencyMatrix(vocabularySize: 10, k: 8)
+        var auto = AutoTree(k: 8)
+        for i in 0..<40 { auto.record(rank: i % 8) }
+        let costs = CostCurve()
+        costs.calibrate(context: 10, largest: 200) { n in 1 + 0.0001 * Double(n) }
+        let tree = auto.draft(root: 3, matrix: matrix, costs: costs, context: 10)
+        XCTAssertEqual(tree.tokens, [3] + [Int32](repeating: 0, count: tree.count - 1))
+        XCTAssertEqual(tree.parents, Array(-1..<(tree.count - 1)), "one chain of zeros, not eight copies per level")
     }
 
     func testPromptLookupCopiesTheLatestMatch() {

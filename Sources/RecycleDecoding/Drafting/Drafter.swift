@@ -61,16 +61,31 @@ public struct Verification: Sendable {
 /// A source of draft trees for speculative decoding.
 ///
 /// The decoding loop asks for a tree rooted at the last chosen token, verifies every node in
-/// one forward pass, accepts the longest path that agrees with the model's greedy choices,
-/// and reports the outcome with `observe`. Whatever a drafter proposes, the output equals
-/// plain greedy decoding: drafts only decide how many tokens one pass can confirm.
+/// one forward pass, walks down the tree along the model's own choices (greedy, or sampled
+/// with the same random stream as plain sampling), and reports the outcome with `observe`.
+/// Whatever a drafter proposes, the output equals plain decoding: drafts only decide how
+/// many tokens one pass can confirm.
+///
+/// Everything beyond drafting is reached through the hooks below, each with a default that
+/// does nothing, so the generator and the front ends never ask which drafter they hold.
 public protocol Drafter: AnyObject {
-    /// Short name for reports ("none", "recycle", "pld").
+    /// Short name for reports ("none", "recycle", "pld", "suffix", "hybrid").
     var name: String { get }
+    /// Whether it ever proposes a token; false only for plain decoding, whose reports then
+    /// leave out drafting statistics.
+    var drafts: Bool { get }
+    /// Settings a report should name besides `name` (a tree shape, a start), in order.
+    var settings: [(name: String, value: String)] { get }
     /// How many top candidates of every verified node the drafter wants in `observe` (0: none).
     var candidatesPerNode: Int { get }
+    /// Whether `observePrompt` should see the prompt's own candidates. The prefill then
+    /// computes every prompt token's logits instead of the last one's (a cold start's seeding).
+    var learnsFromPrompt: Bool { get }
     /// Called before each new generation with the whole token context so far.
     func begin(context: [Int32])
+    /// The top-`candidatesPerNode` candidates after each of `tokens` (prompt tokens, in
+    /// order, chunk by chunk), when `learnsFromPrompt`.
+    func observePrompt(tokens: [Int32], candidates: [Int32])
     /// The tree to verify next. `context` ends with `root`.
     func draft(root: Int32, context: [Int32]) -> DraftTree
     /// The result of verifying the last tree.
@@ -80,16 +95,25 @@ public protocol Drafter: AnyObject {
     /// each generation, after the prefill. The user waits for it, so the time it takes counts
     /// as decoding time (`GenerationResult.calibrationSeconds` says how much).
     func calibrate(context: Int, using measure: (Int) -> Double)
+    /// What the drafter learns that is worth keeping after the process ends (a matrix, a
+    /// cost curve), for a state cache or `--matrix` to save and restore.
+    var persistentState: [any PersistentState] { get }
 }
 
 extension Drafter {
+    public var drafts: Bool { true }
+    public var settings: [(name: String, value: String)] { [] }
+    public var learnsFromPrompt: Bool { false }
+    public func observePrompt(tokens: [Int32], candidates: [Int32]) {}
     public func calibrate(context: Int, using measure: (Int) -> Double) {}
+    public var persistentState: [any PersistentState] { [] }
 }
 
 /// Plain decoding: never drafts, so every pass confirms exactly one token.
 public final class NoDrafter: Drafter {
     public init() {}
     public var name: String { "none" }
+    public var drafts: Bool { false }
     public var candidatesPerNode: Int { 0 }
     public func begin(context: [Int32]) {}
     public func draft(root: Int32, context: [Int32]) -> DraftTree { DraftTree(root: root) }

@@ -52,9 +52,9 @@ public struct DrafterChoice: Sendable {
             guard k <= vocabularySize else {
                 throw UsageError("-k \(k) is more than the model's \(vocabularySize) tokens; use at most \(vocabularySize)")
             }
-            let template: TreeTemplate?
-            do { template = tree == "auto" ? nil : try TreeTemplate.named(tree, k: k) } catch { throw UsageError(error.description) }
-            return TokenRecycler(vocabularySize: vocabularySize, k: k, template: template, start: start)
+            let shape: TreeShape
+            do { shape = try TreeShape.named(tree, k: k) } catch { throw UsageError(error.description) }
+            return TokenRecycler(vocabularySize: vocabularySize, k: k, shape: shape, start: start)
         }
     }
 }

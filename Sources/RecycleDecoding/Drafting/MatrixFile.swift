@@ -33,6 +33,11 @@ public enum MatrixFile {
 
     /// Reads a matrix for a `vocabularySize x k` recycler, checking everything first.
     public static func load(path: String, vocabularySize: Int, k: Int) throws(Error) -> [Int32] {
+        try decode(try read(path: path), source: path, vocabularySize: vocabularySize, k: k)
+    }
+
+    /// A regular file's bytes (a FIFO or a directory is refused, not waited on or read).
+    public static func read(path: String) throws(Error) -> [UInt8] {
         let target = try resolve(path)
         var info = stat()
         // Checked first: reading a FIFO would block until some writer came.
@@ -43,7 +48,11 @@ public enum MatrixFile {
         do { data = try Data(contentsOf: URL(fileURLWithPath: target)) } catch {
             throw .unreadable(path: path, reason: error.localizedDescription)
         }
-        let bytes = [UInt8](data)
+        return [UInt8](data)
+    }
+
+    /// Checks and decodes a matrix's bytes; `source` names them in errors.
+    public static func decode(_ bytes: [UInt8], source path: String, vocabularySize: Int, k: Int) throws(Error) -> [Int32] {
         guard bytes.count >= headerSize, Array(bytes[0..<8]) == magic, u32(bytes, 8) == 1 else {
             throw .notAMatrixFile(path)
         }
@@ -74,6 +83,11 @@ public enum MatrixFile {
     /// replaced, the link stays). A `kill -9` between the temporary file's creation and the
     /// rename leaves it behind; `MatrixFileLock` removes such leftovers.
     public static func save(_ matrix: [Int32], k: Int, vocabularySize: Int, path: String) throws(Error) {
+        try writeAtomically(encode(matrix, k: k, vocabularySize: vocabularySize), path: path)
+    }
+
+    /// The file format's bytes for a matrix.
+    public static func encode(_ matrix: [Int32], k: Int, vocabularySize: Int) -> [UInt8] {
         var rows = [UInt8]()
         rows.reserveCapacity(matrix.count * 4)
         for v in matrix { withUnsafeBytes(of: v.littleEndian) { rows += $0 } }
@@ -81,7 +95,11 @@ public enum MatrixFile {
         rows.withUnsafeBytes { crc.update($0) }
         var bytes = magic
         for v in [UInt32(1), UInt32(k), UInt32(vocabularySize), crc.value] { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
-        bytes += rows
+        return bytes + rows
+    }
+
+    /// Writes `bytes` to `path` atomically and durably (see `save`).
+    public static func writeAtomically(_ bytes: [UInt8], path: String) throws(Error) {
         let target = try resolve(path)
         let (directory, name) = split(target)
         let temporary = directory + "/" + temporaryPrefix(name) + "\(getpid()).tmp"

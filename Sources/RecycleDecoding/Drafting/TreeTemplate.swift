@@ -7,7 +7,8 @@ public struct TreeTemplate: Sendable, Equatable {
     public let name: String
     /// Rank paths, parents before children.
     public let paths: [[Int]]
-    /// For node `i` of `paths`: its parent's index in `paths`, or -1 for a child of the root.
+    /// For path `i`: its parent's node in a draft tree, where the root is node 0 and path `j`
+    /// is node `j + 1` (the numbering of `DraftTree`).
     public let parents: [Int]
 
     public enum Error: Swift.Error, Equatable, CustomStringConvertible {
@@ -35,9 +36,9 @@ public struct TreeTemplate: Sendable, Equatable {
             }
             guard index[path] == nil else { throw .invalid("node \(path) appears twice") }
             if path.count == 1 {
-                parents.append(-1)
+                parents.append(0)
             } else if let parent = index[Array(path.dropLast())] {
-                parents.append(parent)
+                parents.append(parent + 1)
             } else {
                 throw .invalid("node \(path) comes before its parent \(Array(path.dropLast()))")
             }
