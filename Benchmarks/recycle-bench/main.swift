@@ -25,6 +25,12 @@ let usage = """
           MAT, tokens/s of both, speedup and whether the outputs were identical, per group.
           The drafter's tokens/s and speedup count its calibration (--tree auto), shown apart too.
           --every N takes every N-th question of the file, --per-group N the first N per group.
+      recycle-bench drafting [-m MODEL] [--questions FILE] [--context LIST] [--steps S]
+                    [--tree NAME|FILE] [--json]
+          µs per draft call (median, p90) of every drafter, and of a bare SuffixIndex, on S simulated
+          decoding steps after a context of each length in LIST (default 256,512,1024,2048,4096):
+          no forward pass, the text is FILE's turns tokenized (default Benchmarks/data/spec_bench.jsonl).
+          The recycler drafts along --tree (default 2.2.2; auto would draft nothing unverified).
 
     Common options:
       -m, --model PATH   weights file; default: $RECYCLE_MODEL, else models/SmolLM2-135M-Instruct-Q4_1.rcyl
@@ -43,6 +49,7 @@ func run(_ args: [String]) throws {
     case "decode": try DecodeBench(.benchmark(rest, DecodeBench.options)).run()
     case "specbench": try SpecBench(.benchmark(rest, SpecBench.options)).run()
     case "memread": try MemReadBench(.benchmark(rest, MemReadBench.options)).run()
+    case "drafting": try DraftingBench(.benchmark(rest, DraftingBench.options)).run()
     default: throw UsageError("unknown command \"\(command)\"")
     }
 }
