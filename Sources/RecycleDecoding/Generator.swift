@@ -38,6 +38,9 @@ public struct GenerationResult: Sendable {
     public var calibrationSeconds: Double = 0
     /// Decoding steps: forward passes after the prefill, one per verified tree.
     public var forwardPasses = 0
+    /// Tree nodes verified over all decoding steps, roots included (`forwardPasses` when
+    /// nothing was drafted).
+    public var verifiedNodes = 0
     /// `acceptHistogram[n]`: steps that produced `n` tokens (index 0 unused).
     public var acceptHistogram: [Int] = []
 
@@ -134,6 +137,7 @@ public final class Generator {
             tree = tree.prefix(min(tree.count, capacity - transformer.cache.count))
             let logits = try transformer.forward(tree: tree.tokens, parents: tree.parents)
             result.forwardPasses += 1
+            result.verifiedNodes += tree.count
             let step = verify(tree, logits: logits, picker: &picker)
             transformer.commit(path: step.path)
             cachedTokens += step.path.map { tree.tokens[$0] }

@@ -96,6 +96,7 @@ struct GenerateCommand {
             ("threads", .int(run.threads)),
             ("drafter", .string(run.drafter.name)),
             ("forward_passes", .int(r.forwardPasses)),
+            ("verified_nodes", .int(r.verifiedNodes)),
             ("mean_accepted", .number(r.meanAccepted)),
             ("accept_histogram", .ints(r.acceptHistogram.dropFirst().map { $0 })),
         ]

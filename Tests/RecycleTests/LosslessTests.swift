@@ -51,6 +51,9 @@ final class LosslessTests: XCTestCase {
             ("recycle spine4 hot, k 4", TokenRecycler(vocabularySize: vocab, k: 4, shape: .fixed(try .named("spine4", k: 4))), 6),
             ("recycle auto", TokenRecycler(vocabularySize: vocab, shape: .auto), 3),
             ("pld", PromptLookup(), 6),
+            ("suffix", SuffixDrafter(), 6),
+            ("hybrid", HybridDrafter(vocabularySize: vocab), 6),
+            ("hybrid cold", HybridDrafter(vocabularySize: vocab, start: .cold), 2),
         ]
         for (name, drafter, count) in drafters {
             let generator = Generator(model: model, contextLength: 2048, threads: 2)
@@ -73,6 +76,8 @@ final class LosslessTests: XCTestCase {
             ("recycle auto", TokenRecycler(vocabularySize: vocab, shape: .auto)),
             ("recycle 2.2.2-l2", TokenRecycler(vocabularySize: vocab, shape: .fixed(try .named("2.2.2-l2", k: 8)))),
             ("pld", PromptLookup()),
+            ("suffix", SuffixDrafter()),
+            ("hybrid", HybridDrafter(vocabularySize: vocab)),
         ]
         for (name, drafter) in drafters {
             let generator = Generator(model: model, contextLength: 2048, threads: 2)

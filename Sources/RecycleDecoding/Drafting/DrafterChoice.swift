@@ -2,11 +2,14 @@
 /// the `recycle` CLI and the benchmarks.
 public struct DrafterChoice: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
-        case none, recycle, pld
+        case none, recycle, pld, suffix, hybrid
+
+        /// Whether it keeps a Token Recycling matrix (so `-k` and `--start` apply).
+        public var recycles: Bool { self == .recycle || self == .hybrid }
     }
 
     public var kind: Kind = .none
-    /// "auto", a built-in template name or a JSON file (recycle only).
+    /// "auto", a built-in template name or a JSON file (recycle only; hybrid is always auto).
     public var tree = "auto"
     public var k = 8
     public var start: TokenRecycler.Start = .hot
@@ -15,8 +18,9 @@ public struct DrafterChoice: Sendable {
 
     public init() {}
 
-    /// Parses command-line values (nil: not given). `tree`, `k` and `start` belong to `recycle`
-    /// and are refused with other drafters, so a typo never goes unnoticed.
+    /// Parses command-line values (nil: not given). `tree` belongs to `recycle`, `k` and `start`
+    /// to `recycle` and `hybrid`; they are refused with other drafters, so a typo never goes
+    /// unnoticed.
     public init(kind: String?, tree: String?, k: Int?, start: String?, defaultKind: Kind) throws(UsageError) {
         self.kind = defaultKind
         if let kind {
@@ -25,8 +29,9 @@ public struct DrafterChoice: Sendable {
             }
             self.kind = parsed
         }
-        if self.kind != .recycle, let flag = [("--tree", tree != nil), ("-k", k != nil), ("--start", start != nil)].first(where: \.1) {
-            throw UsageError("\(flag.0) needs --drafter recycle")
+        if self.kind != .recycle, tree != nil { throw UsageError("--tree needs --drafter recycle") }
+        if !self.kind.recycles, let flag = [("-k", k != nil), ("--start", start != nil)].first(where: \.1) {
+            throw UsageError("\(flag.0) needs --drafter recycle or hybrid")
         }
         if let tree { self.tree = tree }
         if let k { self.k = k }
@@ -47,11 +52,13 @@ public struct DrafterChoice: Sendable {
         switch kind {
         case .none: return NoDrafter()
         case .pld: return PromptLookup(draftLength: draftLength)
-        case .recycle:
+        case .suffix: return SuffixDrafter()
+        case .recycle, .hybrid:
             // A row holds k distinct tokens: a vocabulary smaller than k cannot fill one.
             guard k <= vocabularySize else {
                 throw UsageError("-k \(k) is more than the model's \(vocabularySize) tokens; use at most \(vocabularySize)")
             }
+            if kind == .hybrid { return HybridDrafter(vocabularySize: vocabularySize, k: k, start: start) }
             let shape: TreeShape
             do { shape = try TreeShape.named(tree, k: k) } catch { throw UsageError(error.description) }
             return TokenRecycler(vocabularySize: vocabularySize, k: k, shape: shape, start: start)

@@ -1,0 +1,33 @@
+/// Suffix-match drafting (as in SuffixDecoding, arXiv 2411.04975, and SAM-Decoding): the
+/// continuation of the longest earlier match of the context's end, found in a suffix index
+/// of everything this process has seen, drafted as one chain as deep as the match's record
+/// and the measured cost of a pass make worth it.
+///
+/// Unlike prompt lookup, which scans the context backwards at every step, the index makes a
+/// draft cost the same on a 4096-token context as on a 256-token one; and earlier prompts
+/// and answers stay searchable, so a repeated task finds its own past.
+public final class SuffixDrafter: Drafter {
+    private var spine = SuffixSpine()
+    public let costs: CostCurve
+
+    public init(costs: CostCurve = CostCurve()) { self.costs = costs }
+
+    public var name: String { "suffix" }
+    public var candidatesPerNode: Int { 0 }
+    public var persistentState: [any PersistentState] { [costs] }
+
+    public func calibrate(context: Int, using measure: (Int) -> Double) {
+        if costs.needsCalibration(context: context) { costs.calibrate(context: context, largest: SuffixSpine.maximumDepth + 1, measure) }
+    }
+
+    public func begin(context: [Int32]) { spine.begin(context: context) }
+
+    public func draft(root: Int32, context: [Int32]) -> DraftTree {
+        spine.catchUp(with: context)
+        var tree = CandidateTree(root: root)
+        _ = spine.addSpine(to: &tree)
+        return tree.best(costs: costs, context: context.count, margin: AutoTree.margin)
+    }
+
+    public func observe(_ verification: Verification) { spine.observe(produced: verification.produced) }
+}

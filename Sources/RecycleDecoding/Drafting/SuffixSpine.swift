@@ -1,0 +1,87 @@
+/// The suffix-match half of drafting: an index of every earlier token of this process's
+/// contexts (`SuffixIndex`), the continuation of the longest earlier match of the context's
+/// end as a chain of draft nodes (the spine), and how often such spines were right.
+///
+/// How far a spine is worth verifying depends on how long the match is: a 20-token verbatim
+/// match (code, a quoted passage) usually goes on, a one-token match rarely does. So the
+/// acceptance statistics are kept per match-length class (1, 2, 3-4, 5-8, 9-16, 17+) and per
+/// depth: `rate[c][d]` is the recent frequency with which the spine's token at depth `d` was
+/// right, given that the ones above it were.
+struct SuffixSpine {
+    private(set) var index = SuffixIndex()
+    /// The context of the current generation, as far as it is indexed.
+    private var document: [Int32] = []
+    private var hits: [[Double]]
+    private var trials: [[Double]]
+    /// The last spine proposed: its match-length class and tokens.
+    private var last: (lengthClass: Int, tokens: [Int32])?
+
+    /// Longest spine drafted.
+    static let maximumDepth = 16
+    static let lengthClasses = 6
+    /// Weight of the past in the statistics, per observation of a class and depth.
+    static let decay = 0.95
+    /// Beyond this many indexed tokens (25-35 MB of index, at the 95-140 bytes per token
+    /// measured on Spec-Bench), the index starts afresh.
+    static let maximumTokens = 1 << 18
+
+    init() {
+        // One pseudo-observation at 50%: spines are tried until their own record speaks.
+        hits = [[Double]](repeating: [Double](repeating: 0.5, count: Self.maximumDepth), count: Self.lengthClasses)
+        trials = [[Double]](repeating: [Double](repeating: 1, count: Self.maximumDepth), count: Self.lengthClasses)
+    }
+
+    /// A new generation: a context that extends the last one (the next turn of a chat) goes
+    /// on in the same document; any other starts a new one, so that earlier prompts and
+    /// answers stay searchable but no match crosses from one into the other.
+    mutating func begin(context: [Int32]) {
+        if index.count + context.count > Self.maximumTokens {
+            index.removeAll()
+            document = []
+        } else if !context.starts(with: document) {
+            index.startDocument()
+            document = []
+        }
+    }
+
+    /// Indexes the tokens of `context` not indexed yet (during decoding, the one to three
+    /// tokens each step adds): O(1) amortised per token, whatever the context's length.
+    mutating func catchUp(with context: [Int32]) {
+        guard context.count > document.count else { return }
+        let new = context[document.count...]
+        index.append(contentsOf: new)
+        document += new
+    }
+
+    /// Adds the spine (if the context's end matched earlier) as a chain under the root, each
+    /// node with the probability that it and every spine node above it are right; returns
+    /// the chain's nodes.
+    mutating func addSpine(to tree: inout CandidateTree) -> [(node: Int, token: Int32, p: Double)] {
+        guard let match = index.match else { last = nil; return [] }
+        let tokens = Array(index.continuation(after: match.end, maxCount: Self.maximumDepth))
+        var lengthClass = 0
+        while 1 << lengthClass < match.length && lengthClass < Self.lengthClasses - 1 { lengthClass += 1 }
+        last = (lengthClass, tokens)
+        var nodes: [(node: Int, token: Int32, p: Double)] = []
+        var p = 1.0, parent = 0
+        for (depth, token) in tokens.enumerated() {
+            p *= hits[lengthClass][depth] / trials[lengthClass][depth]
+            parent = tree.add(token, parent: parent, p: p)
+            nodes.append((parent, token, p))
+        }
+        return nodes
+    }
+
+    /// Scores the last spine against the tokens the step produced, depth by depth, down to
+    /// its first miss or the last produced token (beyond that nothing is known); whether the
+    /// spine was verified or not, so the record keeps up even while spines are not drafted.
+    mutating func observe(produced: [Int32]) {
+        guard let last else { return }
+        for depth in 0..<min(last.tokens.count, produced.count) {
+            let hit = last.tokens[depth] == produced[depth]
+            trials[last.lengthClass][depth] = trials[last.lengthClass][depth] * Self.decay + 1
+            hits[last.lengthClass][depth] = hits[last.lengthClass][depth] * Self.decay + (hit ? 1 : 0)
+            if !hit { break }
+        }
+    }
+}
