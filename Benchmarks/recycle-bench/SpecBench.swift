@@ -4,18 +4,20 @@ import RecycleDecoding
 import RecycleModel
 
 /// `recycle-bench specbench`: Spec-Bench as the field runs it. For each question, every turn
-/// in one ChatML conversation, greedy, `--max-tokens` per turn; plain greedy and the drafter
-/// run one after the other on the same question, so speed ratios come from the same moment
-/// of a noisy machine. Reports, per group and overall: mean accepted tokens per step (MAT),
-/// tokens/s of both, speedup, and whether every turn's tokens were identical. Tokens/s are
-/// generated tokens over decode time; the drafter's decode time includes its calibration
-/// (`--tree auto` times verification passes before decoding), which is also reported alone.
+/// in one ChatML conversation, `--max-tokens` per turn, greedy or sampled (`--temp`, with a
+/// seed per question and turn). Plain decoding and every drafter run one after the other on
+/// the same question, so speed ratios come from the same moment of a noisy machine; each
+/// drafter keeps its state from question to question, as a long-running process would.
+/// Reports, per group and overall and per drafter: mean accepted tokens per step (MAT),
+/// tokens/s, speedup over plain decoding, and whether every turn's tokens were identical to
+/// plain decoding's. Tokens/s are generated tokens over decode time, which includes the
+/// drafter's calibration (also reported alone).
 struct SpecBench {
     static let options: [Arguments.Option] = [
         Options.model, Options.threads, Options.json,
         .init(names: ["--questions"], kind: .value), .init(names: ["--per-group"], kind: .value), .init(names: ["--every"], kind: .value), .init(names: ["--max-tokens", "-n"], kind: .value),
         .init(names: ["--drafter"], kind: .value), .init(names: ["--tree"], kind: .value), .init(names: ["--start"], kind: .value), .init(names: ["-k"], kind: .value), .init(names: ["--turns"], kind: .value),
-        .init(names: ["--system"], kind: .value),
+        .init(names: ["--system"], kind: .value), .init(names: ["--temp"], kind: .value), .init(names: ["--seed"], kind: .value),
     ]
 
     struct Question {
@@ -24,64 +26,66 @@ struct SpecBench {
         let turns: [String]
     }
 
-    /// Totals over some questions.
+    /// Totals of one decoder (plain or a drafter) over some questions.
     struct Tally {
-        var questions = 0, tokens = 0, greedyTokens = 0, passes = 0
-        /// `drafterSeconds` includes `calibrationSeconds`.
-        var greedySeconds = 0.0, drafterSeconds = 0.0, calibrationSeconds = 0.0
+        var questions = 0, tokens = 0, passes = 0
+        /// `seconds` includes `calibrationSeconds`.
+        var seconds = 0.0, calibrationSeconds = 0.0
         var identical = true
 
         mutating func add(_ t: Tally) {
-            questions += t.questions; tokens += t.tokens; greedyTokens += t.greedyTokens; passes += t.passes
-            greedySeconds += t.greedySeconds; drafterSeconds += t.drafterSeconds; calibrationSeconds += t.calibrationSeconds
+            questions += t.questions; tokens += t.tokens; passes += t.passes
+            seconds += t.seconds; calibrationSeconds += t.calibrationSeconds
             identical = identical && t.identical
         }
 
+        mutating func add(_ r: GenerationResult, identical same: Bool) {
+            tokens += r.tokens.count; passes += r.forwardPasses
+            seconds += r.decodeSeconds; calibrationSeconds += r.calibrationSeconds
+            identical = identical && same
+        }
+
         var mat: Double { passes > 0 ? Double(tokens) / Double(passes) : 0 }
-        var tpsGreedy: Double { greedySeconds > 0 ? Double(greedyTokens) / greedySeconds : 0 }
-        var tpsDrafter: Double { drafterSeconds > 0 ? Double(tokens) / drafterSeconds : 0 }
-        var speedup: Double { tpsGreedy > 0 ? tpsDrafter / tpsGreedy : 0 }
+        var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
     }
 
     struct GroupReport: Encodable {
         let questions: Int
-        let mat, tps_greedy, tps_drafter, speedup: Double
-        /// Total calibration time, already inside `tps_drafter` and `speedup`.
+        let mat, tokens_per_second, speedup: Double
+        /// Total calibration time, already inside `tokens_per_second` and `speedup`.
         let calibration_ms: Double
         let identical: Bool
 
-        init(_ t: Tally) {
-            questions = t.questions; mat = t.mat; tps_greedy = t.tpsGreedy; tps_drafter = t.tpsDrafter
-            speedup = t.speedup; calibration_ms = t.calibrationSeconds * 1000; identical = t.identical
+        init(_ t: Tally, plain: Tally) {
+            questions = t.questions; mat = t.mat; tokens_per_second = t.tokensPerSecond
+            speedup = plain.tokensPerSecond > 0 ? t.tokensPerSecond / plain.tokensPerSecond : 0
+            calibration_ms = t.calibrationSeconds * 1000; identical = t.identical
         }
     }
 
-    struct QuestionReport: Encodable {
-        let question_id: Int
-        let group: String
-        let mat: Double
-        let tokens: Int
-        let identical: Bool
+    struct DrafterReport: Encodable {
+        let drafter: String
+        let settings: [String: String]
+        let groups: [String: GroupReport]
+        let overall: GroupReport
     }
 
     struct Report: Encodable {
         let machine: Machine
-        let drafter: String
-        /// The drafter's settings (tree shape, start), as `Drafter.settings` names them.
-        let settings: [String: String]
         let max_tokens: Int
         let turns: String
         let system: String
-        let groups: [String: GroupReport]
-        let overall: GroupReport
-        let questions: [QuestionReport]
+        let sampling: String
+        /// Plain decoding first, then every drafter.
+        let decoders: [DrafterReport]
     }
 
     /// The eight MT-bench categories form one group, as in Spec-Bench's reports.
     static let mtBench: Set<String> = ["writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities"]
 
     let path: String, questionsPath: String, threads: Int, maxTokens: Int, perGroup: Int?, every: Int
-    let choice: DrafterChoice, firstTurnOnly: Bool, system: String?, json: Bool
+    let choices: [DrafterChoice], firstTurnOnly: Bool, system: String?, json: Bool
+    let temperature: Float, seed: UInt64
 
     init(_ o: Options) throws {
         path = try o.modelPath()
@@ -92,9 +96,15 @@ struct SpecBench {
         perGroup = o.string("--per-group") == nil ? nil : try o.int("--per-group", default: 0, in: 1...100_000)
         every = try o.int("--every", default: 1, in: 1...100_000)
         let k = o.string("-k") == nil ? nil : try o.int("-k", default: 8, in: 1...64)
+        // A comma-separated list: each drafter takes the options that apply to it.
+        let kinds = (o.string("--drafter") ?? "recycle").split(separator: ",").map(String.init)
+        guard !kinds.isEmpty else { throw UsageError("--drafter needs at least one name") }
         do {
-            choice = try DrafterChoice(kind: o.string("--drafter"), tree: o.string("--tree"), k: k,
-                                       start: o.string("--start"), defaultKind: .recycle)
+            choices = try kinds.map { kind throws(DrafterChoice.UsageError) in
+                let recycles = DrafterChoice.Kind(rawValue: kind)?.recycles == true
+                return try DrafterChoice(kind: kind, tree: kind == "recycle" ? o.string("--tree") : nil, k: recycles ? k : nil,
+                                         start: recycles ? o.string("--start") : nil, defaultKind: .recycle)
+            }
         } catch {
             throw UsageError(error.description)
         }
@@ -105,6 +115,14 @@ struct SpecBench {
         }
         system = o.string("--system")
         json = o.has("--json")
+        temperature = try o.float("--temp", default: 0, in: 0...100)
+        seed = UInt64(try o.int("--seed", default: 1, in: 0...Int.max))
+    }
+
+    /// The sampler of one turn: greedy, or sampling with a seed of its own, the same for
+    /// plain decoding and every drafter.
+    func sampler(question: Int, turn: Int) -> Sampler {
+        temperature > 0 ? .random(temperature: temperature, topP: 0.95, seed: seed &+ UInt64(question * 16 + turn)) : .greedy
     }
 
     func loadQuestions() throws -> [Question] {
@@ -135,70 +153,78 @@ struct SpecBench {
         let model: Model
         do { model = try Model(path: path) } catch { throw Failure(error.description) }
         guard let template = model.chatTemplate else { throw Failure("the model has no chat template") }
-        let drafter: Drafter
-        do { drafter = try choice.make(vocabularySize: model.config.vocabSize) } catch { throw UsageError(error.description) }
+        let drafters: [Drafter]
+        do { drafters = try choices.map { try $0.make(vocabularySize: model.config.vocabSize) } } catch { throw UsageError("\(error)") }
         let context = model.config.contextLength
         let plain = Generator(model: model, contextLength: context, threads: threads)
-        let speculative = Generator(model: model, contextLength: context, threads: threads)
+        let generators = drafters.map { _ in Generator(model: model, contextLength: context, threads: threads) }
         let systemMessage: ChatMessage? = system.flatMap { $0 == "none" ? nil : ChatMessage(role: "system", content: $0) }
         let fallback = system == nil ? model.defaultSystemPrompt : nil
 
-        var groups: [String: Tally] = [:], order: [String] = [], perQuestion: [QuestionReport] = []
+        // tallies[g][0] is plain decoding, tallies[g][1 + d] drafter d.
+        var groups: [String: [Tally]] = [:], order: [String] = []
         for (n, q) in questions.enumerated() {
-            var tally = Tally()
-            tally.questions = 1
-            var greedyConversation: [Int32] = [], drafterConversation: [Int32] = []
+            var tallies = [Tally](repeating: Tally(questions: 1), count: drafters.count + 1)
+            var conversations = [[Int32]](repeating: [], count: drafters.count + 1)
             do {
                 for (t, turn) in (firstTurnOnly ? Array(q.turns.prefix(1)) : q.turns).enumerated() {
                     let messages = (t == 0 ? systemMessage.map { [$0] } ?? [] : []) + [ChatMessage(role: "user", content: turn)]
                     let rendered = template.render(messages, defaultSystemPrompt: t == 0 ? fallback : nil, addGenerationPrompt: true)
                     let turnTokens = model.tokenizer.encode((t == 0 ? "" : "\n") + rendered)
-                    greedyConversation += turnTokens
-                    drafterConversation += turnTokens
-                    let g = try plain.generate(prompt: greedyConversation, maxTokens: maxTokens, sampler: .greedy)
-                    let d = try speculative.generate(prompt: drafterConversation, maxTokens: maxTokens, sampler: .greedy, drafter: drafter)
-                    tally.greedyTokens += g.tokens.count
-                    tally.greedySeconds += g.decodeSeconds
-                    tally.tokens += d.tokens.count
-                    tally.drafterSeconds += d.decodeSeconds
-                    tally.calibrationSeconds += d.calibrationSeconds
-                    tally.passes += d.forwardPasses
-                    tally.identical = tally.identical && g.tokens == d.tokens
-                    greedyConversation += g.tokens + (g.stopReason == .eos ? [] : [model.tokenizer.eosID])
-                    drafterConversation += d.tokens + (d.stopReason == .eos ? [] : [model.tokenizer.eosID])
+                    let sampler = sampler(question: q.id, turn: t)
+                    var reference: [Int32] = []
+                    for d in 0...drafters.count {
+                        conversations[d] += turnTokens
+                        let r = d == 0
+                            ? try plain.generate(prompt: conversations[d], maxTokens: maxTokens, sampler: sampler)
+                            : try generators[d - 1].generate(prompt: conversations[d], maxTokens: maxTokens, sampler: sampler, drafter: drafters[d - 1])
+                        if d == 0 { reference = r.tokens }
+                        tallies[d].add(r, identical: r.tokens == reference)
+                        conversations[d] += r.tokens + (r.stopReason == .eos ? [] : [model.tokenizer.eosID])
+                    }
                 }
             } catch {
                 throw Failure("question \(q.id): \(error)")
             }
-            if groups[q.group] == nil { order.append(q.group) }
-            groups[q.group, default: Tally()].add(tally)
-            perQuestion.append(QuestionReport(question_id: q.id, group: q.group, mat: tally.mat, tokens: tally.tokens, identical: tally.identical))
-            FileHandle.standardError.write(Data(String(
-                format: "[%d/%d] question %d (%@): MAT %.2f, %.1f vs %.1f tok/s, %@\n", n + 1, questions.count, q.id, q.group,
-                tally.mat, tally.tpsDrafter, tally.tpsGreedy, tally.identical ? "identical" : "DIFFERENT").utf8))
+            if groups[q.group] == nil { order.append(q.group); groups[q.group] = [Tally](repeating: Tally(), count: drafters.count + 1) }
+            for d in tallies.indices { groups[q.group]![d].add(tallies[d]) }
+            let line = drafters.indices.map { d in
+                String(format: "%@ MAT %.2f %.1f tok/s%@", drafters[d].name, tallies[d + 1].mat, tallies[d + 1].tokensPerSecond,
+                       tallies[d + 1].identical ? "" : " DIFFERENT")
+            }.joined(separator: ", ")
+            FileHandle.standardError.write(Data(String(format: "[%d/%d] question %d (%@): none %.1f tok/s; %@\n", n + 1, questions.count,
+                                                       q.id, q.group, tallies[0].tokensPerSecond, line).utf8))
         }
-        var overall = Tally()
-        for g in order { overall.add(groups[g]!) }
-        let settings = Dictionary(drafter.settings, uniquingKeysWith: { a, _ in a })
+        var overall = [Tally](repeating: Tally(), count: drafters.count + 1)
+        for g in order { for d in overall.indices { overall[d].add(groups[g]![d]) } }
+        let names = ["none"] + drafters.map(\.name)
+        let settings = [[:]] + drafters.map { Dictionary($0.settings, uniquingKeysWith: { a, _ in a }) }
+        let sampling = temperature > 0 ? "temperature \(temperature), top-p 0.95, seed \(seed) + 16 * question + turn" : "greedy"
         if json {
-            printJSON(Report(machine: Machine(threads: threads), drafter: drafter.name, settings: settings, max_tokens: maxTokens, turns: firstTurnOnly ? "first" : "all",
-                             system: system ?? "default", groups: groups.mapValues(GroupReport.init),
-                             overall: GroupReport(overall), questions: perQuestion))
+            let decoders = names.indices.map { d in
+                DrafterReport(drafter: names[d], settings: settings[d],
+                              groups: groups.mapValues { GroupReport($0[d], plain: $0[0]) }, overall: GroupReport(overall[d], plain: overall[0]))
+            }
+            printJSON(Report(machine: Machine(threads: threads), max_tokens: maxTokens, turns: firstTurnOnly ? "first" : "all",
+                             system: system ?? "default", sampling: sampling, decoders: decoders))
             return
         }
         print(Machine(threads: threads).markdown)
-        print("drafter \(drafter.name)" + drafter.settings.map { ", \($0.name) \($0.value)" }.joined()
-              + "; \(maxTokens) tokens per turn, turns: \(firstTurnOnly ? "first" : "all"), system: \(system ?? "default")\n")
+        print("\(maxTokens) tokens per turn, turns: \(firstTurnOnly ? "first" : "all"), system: \(system ?? "default"), \(sampling); "
+              + "\(questions.count) questions; drafters: "
+              + drafters.map { d in d.name + (d.settings.isEmpty ? "" : " (" + d.settings.map { "\($0.name) \($0.value)" }.joined(separator: ", ") + ")") }
+                .joined(separator: ", ") + "\n")
         let columns = order + ["overall"]
-        let tallies = order.map { groups[$0]! } + [overall]
-        printTable([""] + columns, [
-            ["questions"] + tallies.map { "\($0.questions)" },
-            ["MAT"] + tallies.map { format($0.mat) },
-            ["tok/s greedy"] + tallies.map { format($0.tpsGreedy, 1) },
-            ["tok/s \(drafter.name)"] + tallies.map { format($0.tpsDrafter, 1) },
-            ["speedup"] + tallies.map { format($0.speedup) + "x" },
-            ["calibration ms (in tok/s)"] + tallies.map { format($0.calibrationSeconds * 1000, 1) },
-            ["identical"] + tallies.map { $0.identical ? "yes" : "NO" },
-        ])
+        let all = order.map { groups[$0]! } + [overall]
+        let count = ["questions"] + all.map { "\($0[0].questions)" }
+        func rows(_ cell: (Tally, Tally) -> String) -> [[String]] { names.indices.map { d in [names[d]] + all.map { cell($0[d], $0[0]) } } }
+        print("MAT (tokens per pass)\n")
+        printTable([""] + columns, [count] + rows { t, _ in format(t.mat) })
+        print("\ntokens/s (calibration included)\n")
+        printTable([""] + columns, rows { t, _ in format(t.tokensPerSecond, 1) })
+        print("\nspeedup over none\n")
+        printTable([""] + columns, rows { t, p in format(p.tokensPerSecond > 0 ? t.tokensPerSecond / p.tokensPerSecond : 0) + "x" })
+        print("\ncalibration ms (inside tok/s) and identical to none\n")
+        printTable([""] + columns, rows { t, _ in format(t.calibrationSeconds * 1000, 0) + (t.identical ? "" : " DIFFERENT") })
     }
 }
