@@ -50,16 +50,17 @@ public struct AutoTree: Sendable {
     }
 
     /// Adds the recycled nodes below `node` (whose token is `token`), down to `levels`
-    /// levels, each with probability `base` times its ranks' hit rates.
+    /// levels, each with probability `base` times its ranks' hit rates (`firstLevel` instead
+    /// for the nodes right below `node`, if given).
     func addRecycled(to tree: inout CandidateTree, under node: Int, token: Int32, base: Double,
-                     matrix: AdjacencyMatrix, levels: Int = .max) {
-        let rate = rates
+                     matrix: AdjacencyMatrix, levels: Int = .max, firstLevel: [Double]? = nil) {
+        let rate = rates, first = firstLevel ?? rate
         // Tree node and probability of each candidate path (nil: not added).
         var placed = [(node: Int, token: Int32, p: Double)?](repeating: nil, count: candidates.count + 1)
         placed[0] = (node, token, base)
         for (i, path) in candidates.paths.enumerated() where path.count <= levels {
             guard let parent = placed[candidates.parents[i]] else { continue }
-            let p = parent.p * rate[path[path.count - 1]]
+            let p = parent.p * (path.count == 1 ? first : rate)[path[path.count - 1]]
             guard p > 0 else { continue }
             let child = matrix.candidate(after: parent.token, rank: path[path.count - 1])
             placed[i + 1] = (tree.add(child, parent: parent.node, p: p), child, p)

@@ -10,12 +10,24 @@
 /// match length and depth for the spine) against the measured cost of a pass, so a long
 /// match buys a deep chain, and a weak context a few recycled branches or nothing at all.
 /// The matrix learns from every verified node, as in the paper.
+///
+/// A recycled candidate beside a spine node is worth only what it adds: it is accepted when
+/// the spine's next token is wrong and it is right. Where the spine is wrong the matrix is
+/// often wrong too, so the recycler's plain hit rates would overrate it. Those candidates
+/// are rated by their own record instead (`besideSpine`): at every spine node the step
+/// reached, the rank of the token that really followed, counted only when it was not the
+/// spine's own next token.
 public final class HybridDrafter: Drafter {
     public let recycler: TokenRecycler
     private var spine = SuffixSpine()
+    /// Hit rates of recycled candidates that differ from the spine's next token.
+    private var besideSpine: AutoTree
+    /// The tokens of the last spine drafted (empty: none).
+    private var lastSpine: [Int32] = []
 
     public init(vocabularySize: Int, k: Int = 8, start: TokenRecycler.Start = .hot, costs: CostCurve = CostCurve()) {
         recycler = TokenRecycler(vocabularySize: vocabularySize, k: k, shape: .auto, start: start, costs: costs)
+        besideSpine = AutoTree(k: k)
     }
 
     public var name: String { "hybrid" }
@@ -37,13 +49,28 @@ public final class HybridDrafter: Drafter {
         spine.catchUp(with: context)
         var tree = CandidateTree(root: root)
         let chain = spine.addSpine(to: &tree)
+        lastSpine = chain.map(\.token)
         let auto = recycler.auto, matrix = recycler.matrix
-        auto.addRecycled(to: &tree, under: 0, token: root, base: 1, matrix: matrix)
-        for node in chain { auto.addRecycled(to: &tree, under: node.node, token: node.token, base: node.p, matrix: matrix, levels: 1) }
+        let beside = chain.isEmpty ? nil : besideSpine.rates
+        auto.addRecycled(to: &tree, under: 0, token: root, base: 1, matrix: matrix, firstLevel: beside)
+        for (depth, node) in chain.enumerated() {
+            // Past the spine's end nothing competes: the recycler's own rates.
+            let last = depth == chain.count - 1
+            auto.addRecycled(to: &tree, under: node.node, token: node.token, base: node.p, matrix: matrix, levels: 1,
+                             firstLevel: last ? nil : beside)
+        }
         return tree.best(costs: recycler.costs, context: context.count, margin: AutoTree.margin)
     }
 
     public func observe(_ verification: Verification) {
+        // Before the matrix learns from this step: ranks as they stood when drafting.
+        let produced = verification.produced, matrix = recycler.matrix
+        var predecessor = verification.tree.tokens[0]
+        for (depth, next) in lastSpine.enumerated() where depth < produced.count {
+            besideSpine.record(rank: produced[depth] == next ? nil : matrix.rank(of: produced[depth], after: predecessor))
+            guard produced[depth] == next else { break }
+            predecessor = next
+        }
         recycler.observe(verification)
         spine.observe(produced: verification.produced)
     }
