@@ -61,15 +61,19 @@ let package = Package(
         .target(name: "RecycleDecoding", dependencies: ["RecycleModel"], swiftSettings: fast),
         // The command-line parser the two executables share.
         .target(name: "RecycleArguments"),
+        // What every front end needs and the library must not know (like llama.cpp's common/):
+        // the state cache that keeps what drafters learn between processes.
+        .target(name: "RecycleTools", dependencies: ["RecycleDecoding"]),
         // The command-line tool.
-        .executableTarget(name: "recycle", dependencies: ["RecycleDecoding", "RecycleArguments"], swiftSettings: fast),
+        .executableTarget(
+            name: "recycle", dependencies: ["RecycleDecoding", "RecycleTools", "RecycleArguments"], swiftSettings: fast),
         // Benchmarks of the kernels, the forward pass and decoding (see Benchmarks/RESULTS.md).
         .executableTarget(
-            name: "recycle-bench", dependencies: ["RecycleDecoding", "RecycleArguments"], path: "Benchmarks/recycle-bench",
-            swiftSettings: fast),
+            name: "recycle-bench", dependencies: ["RecycleDecoding", "RecycleTools", "RecycleArguments"],
+            path: "Benchmarks/recycle-bench", swiftSettings: fast),
         .testTarget(
             name: "RecycleTests",
-            dependencies: ["RecycleDecoding", "RecycleIntrinsics"],
+            dependencies: ["RecycleDecoding", "RecycleTools", "RecycleIntrinsics"],
             resources: [.copy("Fixtures")],
             swiftSettings: fast),
     ]

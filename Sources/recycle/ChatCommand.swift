@@ -66,8 +66,8 @@ struct ChatCommand {
             }
             if sink.failure != nil { break }
         }
-        // Saved before the output's failure is reported: a closed stdout must not lose the matrix.
-        try run.saveMatrix()
+        // Saved before the output's failure is reported: a closed stdout must not lose the state.
+        try run.saveState()
         try sink.check()
     }
 }

@@ -58,8 +58,8 @@ struct GenerateCommand {
         } catch {
             throw Failure(error.description)
         }
-        // Saved before the output's fate is known: a closed pipe must not lose the matrix.
-        try run.saveMatrix()
+        // Saved before the output's fate is known: a closed pipe must not lose the state.
+        try run.saveState()
         if json {
             try Output.write(report(result, run: run).text + "\n")
         } else {
@@ -95,6 +95,7 @@ struct GenerateCommand {
             ])),
             ("threads", .int(run.threads)),
             ("drafter", .string(run.drafter.name)),
+            ("cache", run.cache.map { .string($0.directory) } ?? .null),
             ("forward_passes", .int(r.forwardPasses)),
             ("verified_nodes", .int(r.verifiedNodes)),
             ("mean_accepted", .number(r.meanAccepted)),

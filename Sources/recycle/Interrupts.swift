@@ -2,8 +2,8 @@ import Foundation
 import RecycleDecoding
 
 /// Ctrl-C (SIGINT) and SIGTERM alike: the first one finishes the current step (or prefill
-/// chunk) and stops cleanly, so what was generated is kept and the matrix saved; a second
-/// one exits at once, for a run that does not stop.
+/// chunk) and stops cleanly, so what was generated is kept and the drafter's state saved; a
+/// second one exits at once, for a run that does not stop.
 func installInterruptHandler() {
     for signalNumber in [SIGINT, SIGTERM] {
         signal(signalNumber) { _ in
@@ -13,7 +13,7 @@ func installInterruptHandler() {
 }
 
 /// Lines typed at the chat prompt. Reading polls stdin instead of blocking in `read`, so that
-/// an interrupt at the prompt ends the input like Ctrl-D (and the chat saves its matrix)
+/// an interrupt at the prompt ends the input like Ctrl-D (and the chat saves its state)
 /// instead of waiting for a line that may never come: a signal handler cannot stop a
 /// blocking read on another thread's behalf.
 struct PromptReader {

@@ -6,7 +6,7 @@ import RecycleDecoding
 ///
 /// Foundation's `FileHandle.write` traps on a closed descriptor, a full disk or a closed pipe.
 /// Here a failed write of the output is an error that the command reports (exit status 1)
-/// once it has saved what it must (the recycler's matrix); a failed write to stderr is
+/// once it has saved what it must (the drafter's state); a failed write to stderr is
 /// ignored, as there is nowhere left to report it.
 enum Output {
     /// Descriptors 0-2 that were closed when the program started. The first read (`prepare`,

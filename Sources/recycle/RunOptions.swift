@@ -2,6 +2,7 @@ import Foundation
 import RecycleArguments
 import RecycleDecoding
 import RecycleModel
+import RecycleTools
 
 /// The options `generate` and `chat` share: the model, threads, sampling and drafting.
 struct RunOptions {
@@ -17,6 +18,7 @@ struct RunOptions {
         .init(names: ["--tree"], kind: .value),
         .init(names: ["--start"], kind: .value),
         .init(names: ["--matrix"], kind: .value),
+        .init(names: ["--no-cache"], kind: .flag),
         .init(names: ["-k"], kind: .value),
         .init(names: ["--help", "-h"], kind: .flag),
     ]
@@ -34,6 +36,11 @@ struct RunOptions {
     let matrixLock: MatrixFileLock?
     /// The drafter's matrix, if it keeps one.
     let matrix: (any PersistentState)?
+    /// The state cache, unless `--no-cache`, the drafter keeps nothing, or it cannot be used.
+    let cache: StateCache?
+    /// What the cache loads and saves: the drafter's persistent state, less the matrix when
+    /// `--matrix` names its file.
+    let cachedState: [any PersistentState]
 
     init(_ args: Arguments) throws {
         threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...1024)
@@ -83,6 +90,12 @@ struct RunOptions {
                 throw Failure("\(error)")
             }
         }
+        let matrixHasAFile = matrixPath != nil
+        let cached = drafter.persistentState.filter { !matrixHasAFile || $0.name != "matrix" }
+        cache = args.has("--no-cache") || cached.isEmpty
+            ? nil : StateCache.open(model: model.file, threads: threads) { Output.log("recycle: \($0)") }
+        cache?.load(cached)
+        cachedState = cached
     }
 
     /// Refuses a context this machine cannot hold, before anything is allocated for it.
@@ -92,8 +105,10 @@ struct RunOptions {
         }
     }
 
-    /// Saves the recycler's matrix where `--matrix` said (at exit, interrupted or not).
-    func saveMatrix() throws {
+    /// Saves what the drafter learned (at exit, interrupted or not): to the state cache, where
+    /// a failure is a warning, then to the `--matrix` file, where it is an error.
+    func saveState() throws {
+        cache?.save(cachedState)
         guard let matrixLock, let matrix else { return }
         do {
             try MatrixFile.writeAtomically(matrix.encoded(), path: matrixLock.target)

@@ -39,12 +39,21 @@ let usage = """
                               spine4, spine8) or a JSON list of rank paths (default auto)
           --start hot|cold    recycle: keep the matrix across prompts (hot, default) or reset it
           --matrix FILE       recycle: load the matrix from FILE if it exists, save it at exit
+                              (instead of the state cache; a bad FILE is an error)
+          --no-cache          neither read nor write the state cache (below)
       -k N                    recycle: candidates per token in the matrix (default 8)
 
     Text streams to stdout; timings go to stderr. Ctrl-C or SIGTERM stops generation and
     keeps what was generated (a second one exits at once); at the chat prompt it ends the chat.
     An output that cannot be written (closed, full, broken pipe) is an error, exit status 1,
-    after the --matrix file is saved.
+    after the drafter's state is saved.
+
+    State cache: what a drafter learns (Token Recycling's matrix; the measured cost of a
+    verification pass, per CPU and thread count) is loaded at start and saved at exit, so the
+    next run starts where this one stopped. It lives in $XDG_CACHE_HOME/recycle, else
+    ~/.cache/recycle, one directory per model file. A bad cache file is ignored with a
+    warning; a second process at once uses it without saving. --no-cache turns it off;
+    deleting the directory is always safe.
     """
 
 func run(_ args: [String]) throws {

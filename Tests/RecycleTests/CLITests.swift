@@ -4,32 +4,6 @@ import XCTest
 
 /// The `recycle` executable, run as a user would: JSON output, errors and exit codes.
 final class CLITests: XCTestCase {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Runs the `recycle` binary built next to this test bundle, with `input` on stdin.
-    func recycle(_ arguments: [String], input: String = "") throws -> Run {
-        let binary = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("recycle")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe(), stdin = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = stdin
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
     func testGenerateJSONOnAChatPrompt() throws {
         let run = try recycle(["generate", "-m", try defaultModelPath(), "--chat", "--system", "none",
                                "-p", "What is the capital of France?", "-n", "32", "-t", "2", "--json", "--top-logits", "3"])

@@ -62,10 +62,7 @@ final class MatrixFileSafetyTests: XCTestCase {
     /// is refused; the chat still saves its matrix when it ends.
     func testSecondProcessIsRefusedAndTheFirstStillSaves() throws {
         let model = try defaultModelPath(), path = directory + "/m.bin"
-        let binary = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("recycle")
-        let chat = Process()
-        chat.executableURL = binary
-        chat.arguments = ["chat", "-m", model, "--drafter", "recycle", "--tree", "2.2.2-l1", "--matrix", path, "-n", "4"]
+        let chat = try recycleProcess(["chat", "-m", model, "--drafter", "recycle", "--tree", "2.2.2-l1", "--matrix", path, "-n", "4"])
         let input = Pipe()
         chat.standardInput = input
         chat.standardOutput = FileHandle.nullDevice

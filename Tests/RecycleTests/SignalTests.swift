@@ -5,12 +5,8 @@ import XCTest
 /// SIGTERM behaves like Ctrl-C; an interrupt at the chat prompt ends the chat with its matrix
 /// saved; an interrupt during a long prefill is seen within one prefill chunk.
 final class SignalTests: XCTestCase {
-    let binary = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("recycle")
-
     func start(_ arguments: [String], input: Pipe? = nil) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        let process = try recycleProcess(arguments)
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

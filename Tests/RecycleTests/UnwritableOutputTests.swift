@@ -1,23 +1,6 @@
 import Foundation
 import XCTest
 
-/// The `recycle` binary run from a shell, for what `Process` cannot set up: closed
-/// descriptors, /dev/full, a pipe its reader closes.
-func shell(_ script: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
-    let binary = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("recycle").path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    // In the script, "$@" is the binary and its arguments.
-    process.arguments = ["-c", script, "recycle", binary] + arguments
-    let err = Pipe()
-    process.standardError = err
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: stderr, as: UTF8.self))
-}
-
 /// Output that cannot be written is an error (exit status 1) that names the problem and still
 /// saves the recycler's matrix; it never kills the process.
 final class UnwritableOutputTests: XCTestCase {

@@ -41,6 +41,8 @@ public final class AdjacencyMatrix: PersistentState {
 
     public var name: String { "matrix" }
     public var scope: PersistentScope { .model }
+    public var variant: String { "k\(k)" }
+    public var fileExtension: String { "bin" }
     public func encoded() -> [UInt8] { MatrixFile.encode(values, k: k, vocabularySize: vocabularySize) }
 
     public func restore(from bytes: [UInt8], source: String) throws(PersistentStateError) {

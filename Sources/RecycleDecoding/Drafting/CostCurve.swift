@@ -68,10 +68,16 @@ public final class CostCurve: PersistentState {
 
     public var name: String { "costs" }
     public var scope: PersistentScope { .machine }
+    public var variant: String { "" }
+    public var fileExtension: String { "json" }
 
-    /// JSON: `{"version": 1, "classes": {"0": [[1, 0.0121], [2, 0.0135], ...], ...}}`.
+    /// JSON: `{"version": 1, "classes": {"0": [[1, 0.0121], [2, 0.0135], ...], ...}}`. A class
+    /// measured on a KV cache too small for its bigger passes holds infinite costs (the pass
+    /// did not fit; it says nothing about this machine): it is left out, so that a run with
+    /// room measures it in full.
     public func encoded() -> [UInt8] {
-        let classes = Dictionary(uniqueKeysWithValues: points.map { (String($0.key), $0.value.map { [$0.nodes, $0.seconds] as [Any] }) })
+        let complete = points.filter { $0.value.allSatisfy { $0.seconds.isFinite } }
+        let classes = Dictionary(uniqueKeysWithValues: complete.map { (String($0.key), $0.value.map { [$0.nodes, $0.seconds] as [Any] }) })
         let object: [String: Any] = ["version": 1, "classes": classes]
         return [UInt8]((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
     }

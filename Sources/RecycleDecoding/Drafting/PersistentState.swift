@@ -6,6 +6,11 @@ public protocol PersistentState: AnyObject {
     var name: String { get }
     /// What else, besides the model, a saved copy is only valid for.
     var scope: PersistentScope { get }
+    /// What else tells saved copies of the part apart, for file names ("k8": a matrix of 8
+    /// candidates per token); empty when the model and the scope say everything.
+    var variant: String { get }
+    /// The file name extension of its format ("bin", "json").
+    var fileExtension: String { get }
     /// The state as bytes (a self-checking format: magic, sizes, checksum).
     func encoded() -> [UInt8]
     /// Replaces the state with a saved copy, checking every byte first; on an error the

@@ -41,7 +41,11 @@ public final class TokenRecycler: Drafter {
     public var settings: [(name: String, value: String)] { [("tree", shape.name), ("start", start.rawValue)] }
     public var candidatesPerNode: Int { k }
     public var learnsFromPrompt: Bool { start == .cold }
-    public var persistentState: [any PersistentState] { shape == .auto ? [matrix, costs] : [matrix] }
+    /// The matrix only when hot: a cold start resets it for every prompt, so a saved copy
+    /// would never be read, and saving it would replace a hot run's copy with one prompt's.
+    public var persistentState: [any PersistentState] {
+        (start == .hot ? [matrix] : []) + (shape == .auto ? [costs] : [])
+    }
 
     public func calibrate(context: Int, using measure: (Int) -> Double) {
         guard shape == .auto, costs.needsCalibration(context: context) else { return }
