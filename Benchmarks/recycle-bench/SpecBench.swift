@@ -18,6 +18,7 @@ struct SpecBench {
         .init(names: ["--questions"], kind: .value), .init(names: ["--per-group"], kind: .value), .init(names: ["--every"], kind: .value), .init(names: ["--max-tokens", "-n"], kind: .value),
         .init(names: ["--drafter"], kind: .value), .init(names: ["--tree"], kind: .value), .init(names: ["--start"], kind: .value), .init(names: ["-k"], kind: .value), .init(names: ["--turns"], kind: .value),
         .init(names: ["--system"], kind: .value), .init(names: ["--temp"], kind: .value), .init(names: ["--seed"], kind: .value),
+        .init(names: ["--save"], kind: .value),
     ]
 
     struct Question {
@@ -76,6 +77,7 @@ struct SpecBench {
         let turns: String
         let system: String
         let sampling: String
+        let questions: Int
         /// Plain decoding first, then every drafter.
         let decoders: [DrafterReport]
     }
@@ -86,6 +88,8 @@ struct SpecBench {
     let path: String, questionsPath: String, threads: Int, maxTokens: Int, perGroup: Int?, every: Int
     let choices: [DrafterChoice], firstTurnOnly: Bool, system: String?, json: Bool
     let temperature: Float, seed: UInt64
+    /// Where to write the JSON report besides the Markdown tables (a long run's record).
+    let savePath: String?
 
     init(_ o: Options) throws {
         path = try o.modelPath()
@@ -117,6 +121,7 @@ struct SpecBench {
         json = o.has("--json")
         temperature = try o.float("--temp", default: 0, in: 0...100)
         seed = UInt64(try o.int("--seed", default: 1, in: 0...Int.max))
+        savePath = o.string("--save")
     }
 
     /// The sampler of one turn: greedy, or sampling with a seed of its own, the same for
@@ -200,13 +205,21 @@ struct SpecBench {
         let names = ["none"] + drafters.map(\.name)
         let settings = [[:]] + drafters.map { Dictionary($0.settings, uniquingKeysWith: { a, _ in a }) }
         let sampling = temperature > 0 ? "temperature \(temperature), top-p 0.95, seed \(seed) + 16 * question + turn" : "greedy"
-        if json {
-            let decoders = names.indices.map { d in
-                DrafterReport(drafter: names[d], settings: settings[d],
-                              groups: groups.mapValues { GroupReport($0[d], plain: $0[0]) }, overall: GroupReport(overall[d], plain: overall[0]))
+        let decoders = names.indices.map { d in
+            DrafterReport(drafter: names[d], settings: settings[d],
+                          groups: groups.mapValues { GroupReport($0[d], plain: $0[0]) }, overall: GroupReport(overall[d], plain: overall[0]))
+        }
+        let report = Report(machine: Machine(threads: threads), max_tokens: maxTokens, turns: firstTurnOnly ? "first" : "all",
+                            system: system ?? "default", sampling: sampling, questions: questions.count, decoders: decoders)
+        if let savePath {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+            do { try encoder.encode(report).write(to: URL(fileURLWithPath: savePath)) } catch {
+                throw Failure("cannot write \(savePath): \(error.localizedDescription)")
             }
-            printJSON(Report(machine: Machine(threads: threads), max_tokens: maxTokens, turns: firstTurnOnly ? "first" : "all",
-                             system: system ?? "default", sampling: sampling, decoders: decoders))
+        }
+        if json {
+            printJSON(report)
             return
         }
         print(Machine(threads: threads).markdown)

@@ -135,7 +135,9 @@ public final class Generator {
         while true {
             var tree = drafter.draft(root: root, context: cachedTokens + [root])
             tree = tree.prefix(min(tree.count, capacity - transformer.cache.count))
+            let passStart = clock.now, context = transformer.cache.count
             let logits = try transformer.forward(tree: tree.tokens, parents: tree.parents)
+            let passSeconds = passStart.duration(to: clock.now).seconds
             result.forwardPasses += 1
             result.verifiedNodes += tree.count
             let step = verify(tree, logits: logits, picker: &picker)
@@ -145,7 +147,7 @@ public final class Generator {
             let k = drafter.candidatesPerNode
             drafter.observe(Verification(tree: tree, acceptedPath: step.path, produced: step.produced,
                                          candidates: k > 0 ? candidates(logits, rows: tree.count, k: k) : [],
-                                         candidatesPerNode: k))
+                                         candidatesPerNode: k, context: context, seconds: passSeconds))
             var emitted = 0, finished = false
             for (j, token) in step.produced.enumerated() where !finished {
                 if topLogits > 0 { result.steps.append(top(logits, row: step.path[j], k: topLogits)) }
@@ -183,16 +185,15 @@ public final class Generator {
         return measured ? start.duration(to: clock.now).seconds : 0
     }
 
-    /// Seconds one verification pass of `nodes` nodes takes now (the best of two): a star of
-    /// copies of `root` on top of the current cache, which it leaves as it was.
+    /// Seconds one verification pass of `nodes` nodes takes now: a star of copies of `root`
+    /// on top of the current cache, which it leaves as it was. Measured once: the drafters'
+    /// cost curves are refined by every real pass after it (`Verification.seconds`).
     private func timeVerification(nodes: Int, root: Int32) -> Double {
         guard transformer.cache.count + nodes <= transformer.cache.capacity else { return .infinity }
         let clock = ContinuousClock()
-        return (0..<2).map { _ in
-            let start = clock.now
-            _ = try? transformer.forward(tree: [Int32](repeating: root, count: nodes), parents: [-1] + [Int](repeating: 0, count: nodes - 1))
-            return start.duration(to: clock.now).seconds
-        }.min()!
+        let start = clock.now
+        _ = try? transformer.forward(tree: [Int32](repeating: root, count: nodes), parents: [-1] + [Int](repeating: 0, count: nodes - 1))
+        return start.duration(to: clock.now).seconds
     }
 
     /// Follows the model's choices down the tree from the root: while the chosen token is a

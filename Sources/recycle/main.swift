@@ -32,16 +32,22 @@ let usage = """
           --temp T            sampling temperature; 0 = greedy (default 0)
           --top-p P           nucleus sampling mass, with --temp > 0 (default 0.95)
           --seed S            random seed for sampling (default: from the clock, printed)
-          --drafter NAME      speculative drafter: none (default), recycle (Token Recycling),
-                              pld (prompt lookup); greedy only, output identical to none
+          --drafter NAME      speculative drafter (the output is always that of none, greedy or
+                              sampled with the same seed; drafters change only the speed):
+                              hybrid (default): a suffix-match spine plus recycled branches
+                              suffix: the continuation of the longest earlier match
+                              recycle: Token Recycling (the paper's matrix of top-k successors)
+                              pld: prompt lookup (n-gram match, scanned every step)
+                              none: plain decoding
           --tree NAME|FILE    recycle's draft tree: auto (sized from measured verification cost
                               and acceptance), a built-in name (2.2.2, 2.2.2-l2, 2.2.2-l1, chain16,
                               spine4, spine8) or a JSON list of rank paths (default auto)
-          --start hot|cold    recycle: keep the matrix across prompts (hot, default) or reset it
-          --matrix FILE       recycle: load the matrix from FILE if it exists, save it at exit
-                              (instead of the state cache; a bad FILE is an error)
+          --start hot|cold    recycle, hybrid: keep the matrix across prompts (hot, default) or
+                              reset it
+          --matrix FILE       recycle, hybrid: load the matrix from FILE if it exists, save it at
+                              exit (instead of the state cache; a bad FILE is an error)
           --no-cache          neither read nor write the state cache (below)
-      -k N                    recycle: candidates per token in the matrix (default 8)
+      -k N                    recycle, hybrid: candidates per token in the matrix (default 8)
 
     Text streams to stdout; timings go to stderr. Ctrl-C or SIGTERM stops generation and
     keeps what was generated (a second one exits at once); at the chat prompt it ends the chat.

@@ -129,18 +129,28 @@ final class DrafterTests: XCTestCase {
         XCTAssertTrue(costs.needsCalibration(context: 100))
         var measured: [Int] = []
         costs.calibrate(context: 100, largest: 90) { n in measured.append(n); return 1 + 0.5 * Double(n - 1) }
-        XCTAssertEqual(measured, [1, 2, 3, 4, 6], "stops once a pass costs 3.5 single tokens")
+        XCTAssertEqual(measured, [1, 2, 4, 8], "stops once a pass costs 3.5 single tokens")
         XCTAssertFalse(costs.needsCalibration(context: 255))
         XCTAssertTrue(costs.needsCalibration(context: 256))
         XCTAssertEqual(costs.cost(5, context: 100), 3, accuracy: 1e-12)
-        XCTAssertEqual(costs.cost(8, context: 100), 4.5, accuracy: 1e-12, "extrapolated")
+        XCTAssertEqual(costs.cost(12, context: 100), 6.5, accuracy: 1e-12, "extrapolated")
         let copy = CostCurve()
         try copy.restore(from: costs.encoded(), source: "test")
-        XCTAssertEqual(copy.cost(8, context: 4000), 4.5, accuracy: 1e-12, "the nearest measured class")
+        XCTAssertEqual(copy.cost(12, context: 4000), 6.5, accuracy: 1e-12, "the nearest measured class")
         for bad in ["", "{}", "{\"version\": 1, \"classes\": {\"0\": [[2, 1], [1, 2]]}}", "{\"version\": 1, \"classes\": {\"0\": [[1, -1]]}}"] {
             XCTAssertThrowsError(try copy.restore(from: Array(bad.utf8), source: "bad"), bad)
         }
-        XCTAssertEqual(copy.cost(8, context: 100), 4.5, accuracy: 1e-12)
+        XCTAssertEqual(copy.cost(12, context: 100), 6.5, accuracy: 1e-12)
+
+        // Real passes refine the curve: a moving average at a measured size, a new point
+        // at another; nothing in a class that was never calibrated.
+        costs.record(nodes: 8, seconds: 5.5, context: 100)
+        XCTAssertEqual(costs.cost(8, context: 100), 4.6, accuracy: 1e-12)
+        costs.record(nodes: 3, seconds: 2.2, context: 100)
+        XCTAssertEqual(costs.cost(3, context: 100), 2.2, accuracy: 1e-12)
+        XCTAssertEqual(costs.points[0]!.map(\.nodes), [1, 2, 3, 4, 8])
+        costs.record(nodes: 1, seconds: 1, context: 5000)
+        XCTAssertTrue(costs.needsCalibration(context: 5000))
     }
 
     /// Candidates from several sources share one tree: the same token under the same parent

@@ -6,7 +6,9 @@ import Foundation
 /// is why the paper's 80-node tree loses to plain decoding here; and attention makes big trees
 /// relatively dearer on long contexts. So the curve is measured per context size class
 /// (below 256 tokens, below 512, below 1024, ...) the first time a generation meets that
-/// class, and kept: a state cache can carry it to the next process on the same machine.
+/// class, with one quick pass per size; then every real verification pass refines the
+/// point of its size (`record`), so the curve follows the machine's load, and a state cache
+/// carries it to the next process on the same machine.
 public final class CostCurve: PersistentState {
     /// Measured `(nodes, seconds)` pairs in increasing `nodes`, per context class.
     public private(set) var points: [Int: [(nodes: Int, seconds: Double)]] = [:]
@@ -14,8 +16,13 @@ public final class CostCurve: PersistentState {
     /// big can pay (it would have to confirm more tokens per pass than Token Recycling's best
     /// reported mean), so beyond it the cost is extrapolated. This keeps a calibration to a
     /// fraction of a second on a CPU.
-    static let enough = 3.5
-    static let sizes = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128]
+    static let enough = 3.0
+    /// Weight of one live pass in a point's moving average: a pass preempted by another
+    /// process should not move the curve by much.
+    static let liveWeight = 0.1
+    /// Doubling sizes: a pass's cost is close to linear in its nodes between them, and every
+    /// measurement is a pass the user waits for.
+    static let sizes = [1, 2, 4, 8, 16, 32, 64, 128]
 
     public init() {}
 
@@ -37,6 +44,20 @@ public final class CostCurve: PersistentState {
             if measured.count >= 2, measured[measured.count - 1].seconds >= Self.enough * measured[0].seconds { break }
         }
         points[Self.sizeClass(context)] = measured
+    }
+
+    /// Folds the measured time of a real pass of `nodes` nodes into the curve of its
+    /// context's class (a new point if that size was not measured yet). Nothing happens
+    /// before the class is calibrated: one point alone gives no slope.
+    public func record(nodes: Int, seconds: Double, context: Int) {
+        let c = Self.sizeClass(context)
+        guard var measured = points[c], seconds.isFinite, seconds > 0 else { return }
+        if let i = measured.firstIndex(where: { $0.nodes >= nodes }), measured[i].nodes == nodes {
+            measured[i].seconds += Self.liveWeight * (seconds - measured[i].seconds)
+        } else {
+            measured.insert((nodes, seconds), at: measured.firstIndex { $0.nodes > nodes } ?? measured.count)
+        }
+        points[c] = measured
     }
 
     /// Seconds for a pass of `n` nodes: the context's own class if measured, else the

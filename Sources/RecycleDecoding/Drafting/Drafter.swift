@@ -43,9 +43,16 @@ public struct Verification: Sendable {
     /// node, node by node (empty if the drafter asked for none).
     public let candidates: [Int32]
     public let candidatesPerNode: Int
+    /// Tokens in the KV cache before the pass (the context the tree was verified on).
+    public let context: Int
+    /// Wall seconds of the verification pass: what a pass of `tree.count` nodes costs now.
+    public let seconds: Double
 
-    public init(tree: DraftTree, acceptedPath: [Int], produced: [Int32], candidates: [Int32], candidatesPerNode: Int) {
+    public init(tree: DraftTree, acceptedPath: [Int], produced: [Int32], candidates: [Int32], candidatesPerNode: Int,
+                context: Int = 0, seconds: Double = 0) {
         precondition(candidates.count == tree.count * candidatesPerNode)
+        self.context = context
+        self.seconds = seconds
         self.tree = tree
         self.acceptedPath = acceptedPath
         self.produced = produced

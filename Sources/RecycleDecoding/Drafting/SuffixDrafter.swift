@@ -29,5 +29,8 @@ public final class SuffixDrafter: Drafter {
         return tree.best(costs: costs, context: context.count, margin: AutoTree.margin)
     }
 
-    public func observe(_ verification: Verification) { spine.observe(produced: verification.produced) }
+    public func observe(_ verification: Verification) {
+        costs.record(nodes: verification.tree.count, seconds: verification.seconds, context: verification.context)
+        spine.observe(produced: verification.produced)
+    }
 }

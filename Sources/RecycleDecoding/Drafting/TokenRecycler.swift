@@ -25,8 +25,6 @@ public final class TokenRecycler: Drafter {
     public private(set) var auto: AutoTree
     /// What a pass costs, for `TreeShape.auto`.
     public let costs: CostCurve
-    /// The context length of the current step, for the cost of a pass.
-    private var contextLength = 0
 
     public init(vocabularySize: Int, k: Int = 8, shape: TreeShape, start: Start = .hot, costs: CostCurve = CostCurve()) {
         matrix = AdjacencyMatrix(vocabularySize: vocabularySize, k: k)
@@ -75,6 +73,7 @@ public final class TokenRecycler: Drafter {
     }
 
     public func observe(_ v: Verification) {
+        if shape == .auto { costs.record(nodes: v.tree.count, seconds: v.seconds, context: v.context) }
         // Where each produced token stood in its predecessor's row, before this update.
         for (j, token) in v.produced.enumerated() {
             auto.record(rank: matrix.rank(of: token, after: v.tree.tokens[v.acceptedPath[j]]))
