@@ -1,18 +1,24 @@
 import Foundation
 import RecycleArguments
 import RecycleDecoding
+import RecycleTools
 import RecycleModel
 
-/// `recycle-bench drafting`: what one `draft` call costs as the context grows, for every
-/// drafter `DrafterChoice` knows, with no forward pass. For each context length L the drafter
-/// begins with the first L tokens of real text, then drafts once per simulated decoding step
-/// on a context one token longer each time. The text is the Spec-Bench questions' turns,
-/// tokenized and concatenated: unrelated questions share few long n-grams, so prompt
-/// lookup's backward scans often run through the whole context, its costly case. A `suffix-index` row times the same steps on a bare
-/// `SuffixIndex`: append the new token, read the match and a 16-token continuation.
-/// Drafters are built with their defaults, except the recycler's tree: `auto` drafts nothing
-/// until verifications have taught it acceptance rates, and no step here verifies, so the
-/// recycler fills a fixed template (`--tree`, default 2.2.2, the paper's 80 nodes) instead.
+/// `recycle-bench drafting`: what drafting costs per decoding step as the context grows, for
+/// every drafter `DrafterChoice` knows, with no forward pass. For each context length L the
+/// drafter begins with the first L tokens of real text, then runs one simulated decoding step
+/// per token of the text after it: `draft`, then `observe` as if the model had produced the
+/// text's next token at the root (the tokens after it standing in for every node's
+/// candidates), both timed, since both are the drafter's work in every step. The text is the
+/// Spec-Bench questions' turns, tokenized and concatenated: unrelated questions share few long
+/// n-grams, so prompt lookup's backward scans often run through the whole context, its
+/// costly case. A `suffix-index` row times the same steps on a bare `SuffixIndex`: append the
+/// new token, read the match and a 16-token continuation.
+///
+/// Drafters that size their trees by cost are calibrated on `syntheticCost` (no pass is run),
+/// so that they draft as they would on a CPU like this one. The recycler drafts along
+/// `--tree` (default 2.2.2, the paper's 80 nodes; `auto` drafts little here, since a next
+/// token at the root alone teaches it few acceptances).
 struct DraftingBench {
     static let options: [Arguments.Option] = [
         Options.model, Options.json,
@@ -48,6 +54,10 @@ struct DraftingBench {
         let results: [Result]
     }
 
+    /// Seconds per verification pass of `n` nodes assumed for calibration: about this
+    /// machine's two-thread curve for SmolLM2 (10 ms, plus 15% per extra node).
+    static func syntheticCost(_ n: Int) -> Double { 0.010 * (1 + 0.15 * Double(n - 1)) }
+
     let path: String, questionsPath: String, lengths: [Int], steps: Int, tree: String, json: Bool
 
     init(_ o: Options) throws {
@@ -79,7 +89,7 @@ struct DraftingBench {
     func run() throws {
         let model: Model
         do { model = try Model(path: path) } catch { throw Failure(error.description) }
-        let text = try text(model, count: lengths.max()! + steps)
+        let text = try text(model, count: lengths.max()! + steps + 64)
         var results: [Result] = []
         for kind in DrafterChoice.Kind.allCases where kind != .none {
             for length in lengths {
@@ -92,10 +102,22 @@ struct DraftingBench {
                 }
                 var context = Array(text[..<length])
                 drafter.begin(context: context)
+                drafter.calibrate(context: length, using: Self.syntheticCost)
+                let k = drafter.candidatesPerNode
                 var times: [Double] = [], drafted = 0
                 for _ in 0..<steps {
-                    times.append(seconds { drafted += drafter.draft(root: context.last!, context: context).count - 1 })
-                    context.append(text[context.count])
+                    let next = text[context.count]
+                    times.append(seconds {
+                        let tree = drafter.draft(root: context.last!, context: context)
+                        drafted += tree.count - 1
+                        // As if the model produced the text's next token at the root, with the
+                        // tokens after it as every node's candidates.
+                        let candidates = (0..<tree.count).flatMap { _ in text[context.count..<(context.count + k)] }
+                        drafter.observe(Verification(tree: tree, acceptedPath: [0], produced: [next], candidates: candidates,
+                                                     candidatesPerNode: k, context: context.count - 1,
+                                                     seconds: Self.syntheticCost(tree.count)))
+                    })
+                    context.append(next)
                 }
                 results.append(Result(drafter: drafter.name, context: length, draft: Times(times), drafted: Double(drafted) / Double(steps)))
             }
@@ -114,7 +136,7 @@ struct DraftingBench {
         }
         let machine = Machine(threads: 1)
         if json { printJSON(Report(machine: machine, steps: steps, recycle_tree: tree, text_tokens: text.count, results: results)); return }
-        print(machine.markdown + "; µs per draft call, median / p90 of \(steps) steps on Spec-Bench text, "
+        print(machine.markdown + "; µs per step (draft + observe), median / p90 of \(steps) steps on Spec-Bench text, "
               + "recycle tree \(tree) (mean tokens drafted per call in brackets)\n")
         let drafters = results.map(\.drafter).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         printTable(["drafter"] + lengths.map { "L=\($0)" }, drafters.map { name in

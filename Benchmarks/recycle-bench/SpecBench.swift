@@ -1,6 +1,7 @@
 import Foundation
 import RecycleArguments
 import RecycleDecoding
+import RecycleTools
 import RecycleModel
 
 /// `recycle-bench specbench`: Spec-Bench as the field runs it. For each question, every turn

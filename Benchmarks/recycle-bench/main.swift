@@ -19,18 +19,23 @@ let usage = """
           streaming read bandwidth in GB/s: xor of a SIZE MB buffer (default 512, well above
           the L3 cache) in 64-byte vectors, split over T threads.
       recycle-bench specbench --questions FILE [-m MODEL] [--per-group N] [--every N] [-n 256]
-                    [--drafter recycle|pld|none] [--tree NAME|FILE] [--start hot|cold] [-k 8]
-                    [--turns all|first] [--system TEXT|none] [-t T] [--json]
-          Spec-Bench: plain greedy and the drafter on every question (all turns, ChatML, greedy);
-          MAT, tokens/s of both, speedup and whether the outputs were identical, per group.
-          The drafter's tokens/s and speedup count its calibration (--tree auto), shown apart too.
-          --every N takes every N-th question of the file, --per-group N the first N per group.
+                    [--drafter LIST] [--tree NAME|FILE] [--start hot|cold] [-k 8]
+                    [--turns all|first] [--system TEXT|none] [--temp T [--seed S]] [--save FILE]
+                    [-t T] [--json]
+          Spec-Bench: plain decoding and every drafter of LIST (comma-separated, e.g.
+          recycle,pld,suffix,hybrid; default recycle) on every question (all turns, ChatML),
+          greedy or sampled (--temp, a seed per question and turn, the same for all); per group
+          and drafter: MAT, tokens/s, speedup over plain decoding and whether the outputs were
+          identical. Tokens/s count calibration, shown apart too. --every N takes every N-th
+          question of the file, --per-group N the first N per group; --save FILE also writes
+          the JSON report there.
       recycle-bench drafting [-m MODEL] [--questions FILE] [--context LIST] [--steps S]
                     [--tree NAME|FILE] [--json]
-          µs per draft call (median, p90) of every drafter, and of a bare SuffixIndex, on S simulated
-          decoding steps after a context of each length in LIST (default 256,512,1024,2048,4096):
-          no forward pass, the text is FILE's turns tokenized (default Benchmarks/data/spec_bench.jsonl).
-          The recycler drafts along --tree (default 2.2.2; auto would draft nothing unverified).
+          µs per decoding step (draft + observe; median, p90) of every drafter, and of a bare
+          SuffixIndex, on S simulated steps after a context of each length in LIST (default
+          256,512,1024,2048,4096): no forward pass; the text is FILE's turns tokenized (default
+          Benchmarks/data/spec_bench.jsonl); drafters sized by cost see a synthetic cost curve.
+          The recycler drafts along --tree (default 2.2.2).
 
     Common options:
       -m, --model PATH   weights file; default: $RECYCLE_MODEL, else models/SmolLM2-135M-Instruct-Q4_1.rcyl

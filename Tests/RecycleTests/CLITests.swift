@@ -1,5 +1,6 @@
 import Foundation
 import RecycleDecoding
+import RecycleTools
 import XCTest
 
 /// The `recycle` executable, run as a user would: JSON output, errors and exit codes.

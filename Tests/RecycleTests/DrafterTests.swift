@@ -1,5 +1,6 @@
 import Foundation
 import RecycleDecoding
+import RecycleTools
 import RecycleModel
 import XCTest
 

@@ -1,3 +1,5 @@
+import RecycleDecoding
+
 /// A drafter as named on a command line (`--drafter`, `--tree`, `-k`, `--start`), shared by
 /// the `recycle` CLI and the benchmarks.
 public struct DrafterChoice: Sendable {
