@@ -33,33 +33,40 @@ struct SpecBench {
         var questions = 0, tokens = 0, passes = 0
         /// `seconds` includes `calibrationSeconds`.
         var seconds = 0.0, calibrationSeconds = 0.0
+        /// The sum over generated tokens of the context each was decoded on.
+        var contextTokens = 0.0
         var identical = true
 
         mutating func add(_ t: Tally) {
             questions += t.questions; tokens += t.tokens; passes += t.passes
             seconds += t.seconds; calibrationSeconds += t.calibrationSeconds
+            contextTokens += t.contextTokens
             identical = identical && t.identical
         }
 
         mutating func add(_ r: GenerationResult, identical same: Bool) {
             tokens += r.tokens.count; passes += r.forwardPasses
             seconds += r.decodeSeconds; calibrationSeconds += r.calibrationSeconds
+            contextTokens += Double(r.tokens.count) * (Double(r.promptTokens.count) + Double(r.tokens.count) / 2)
             identical = identical && same
         }
 
         var mat: Double { passes > 0 ? Double(tokens) / Double(passes) : 0 }
         var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
+        var meanContext: Double { tokens > 0 ? contextTokens / Double(tokens) : 0 }
     }
 
     struct GroupReport: Encodable {
         let questions: Int
         let mat, tokens_per_second, speedup: Double
+        /// Mean context length a token was decoded on (prompt and earlier turns included).
+        let mean_context: Double
         /// Total calibration time, already inside `tokens_per_second` and `speedup`.
         let calibration_ms: Double
         let identical: Bool
 
         init(_ t: Tally, plain: Tally) {
-            questions = t.questions; mat = t.mat; tokens_per_second = t.tokensPerSecond
+            questions = t.questions; mat = t.mat; tokens_per_second = t.tokensPerSecond; mean_context = t.meanContext
             speedup = plain.tokensPerSecond > 0 ? t.tokensPerSecond / plain.tokensPerSecond : 0
             calibration_ms = t.calibrationSeconds * 1000; identical = t.identical
         }
