@@ -33,8 +33,7 @@ public struct GenerationResult: Sendable {
     /// waits for after the prompt is in, so speeds computed from it are honest.
     public var decodeSeconds: Double = 0
     /// The part of `decodeSeconds` the drafter spent calibrating (timed verification passes
-    /// that commit nothing, see `Drafter.calibrate`; at most once per generation, before the
-    /// first step); 0 when it measured nothing.
+    /// that commit nothing, see `Drafter.calibrate`); 0 when it measured nothing.
     public var calibrationSeconds: Double = 0
     /// Decoding steps: forward passes after the prefill, one per verified tree.
     public var forwardPasses = 0
@@ -131,8 +130,8 @@ public final class Generator {
         var picker = TokenPicker(sampler)
         var root = prompt[prompt.count - 1]
         let decodeStart = clock.now
-        result.calibrationSeconds = calibrate(drafter, root: root)
         while true {
+            result.calibrationSeconds += calibrate(drafter, root: root)
             var tree = drafter.draft(root: root, context: cachedTokens + [root])
             tree = tree.prefix(min(tree.count, capacity - transformer.cache.count))
             let passStart = clock.now, context = transformer.cache.count
@@ -172,8 +171,9 @@ public final class Generator {
         return result
     }
 
-    /// Lets the drafter calibrate on the current cache; returns the seconds that took, or 0
-    /// if it measured nothing (it was calibrated for this context already, or never calibrates).
+    /// Lets the drafter calibrate on the current cache, before every step (a drafter measures
+    /// only when it needs to: when it has something worth drafting and no costs for this
+    /// context); returns the seconds that took, or 0 if it measured nothing.
     private func calibrate(_ drafter: Drafter, root: Int32) -> Double {
         let clock = ContinuousClock()
         let start = clock.now

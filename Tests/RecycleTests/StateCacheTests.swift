@@ -6,15 +6,20 @@ import XCTest
 /// The state cache through the CLI: a second run starts hot (no calibration, a learned
 /// matrix) with the same tokens; bad files, an unusable directory and a second process at
 /// once are warnings, never failures or lost state.
+/// A raw prompt that repeats itself (the model goes on counting).
+let repeating = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 2, 3, 4, 5,"
+
 final class StateCacheTests: XCTestCase {
     var cacheHome: String!
 
     override func setUpWithError() throws { cacheHome = try temporaryDirectory() }
 
-    /// `recycle generate --json` on a short chat prompt, in this test's cache.
-    func generate(_ extra: [String], prompt: String = "List three colours.", cacheHome: String? = nil) throws
+    /// `recycle generate --json` on a short raw prompt, in this test's cache. The default one
+    /// repeats itself, so a suffix match makes drafting promising from the first step and the
+    /// first run measures its cost curve.
+    func generate(_ extra: [String], prompt: String = repeating, cacheHome: String? = nil) throws
         -> (object: [String: Any], stderr: String) {
-        let run = try recycle(["generate", "-m", try defaultModelPath(), "--chat", "-p", prompt, "-n", "24", "--json"] + extra,
+        let run = try recycle(["generate", "-m", try defaultModelPath(), "-p", prompt, "-n", "24", "--json"] + extra,
                               cacheHome: cacheHome ?? self.cacheHome)
         XCTAssertEqual(run.status, 0, run.stderr)
         return (try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any], run.stderr)
@@ -30,7 +35,7 @@ final class StateCacheTests: XCTestCase {
     }
 
     func testSecondRunStartsHotWithTheSameTokens() throws {
-        let recycle = ["--drafter", "recycle", "--tree", "auto"]
+        let recycle = ["--drafter", "hybrid"]
         let first = try generate(recycle + ["-t", "2"]).object
         XCTAssertGreaterThan(try XCTUnwrap(calibration(first)), 0)
         let directory = try XCTUnwrap(first["cache"] as? String)
@@ -73,13 +78,13 @@ final class StateCacheTests: XCTestCase {
     /// A KV cache too small for the bigger calibration passes gives a partial cost curve: it is
     /// not saved (the file stays valid), so the next run with room measures it in full.
     func testPartialCalibrationIsNotKept() throws {
-        let first = try generate(["--drafter", "hybrid", "-t", "2", "-n", "4"], prompt: "hi")
+        let first = try generate(["--drafter", "hybrid", "-t", "2", "-n", "4"])
         XCTAssertGreaterThan(try XCTUnwrap(calibration(first.object)), 0)
         let directory = try XCTUnwrap(first.object["cache"] as? String), costs = try cacheFile(directory, "costs-")
         let curve = CostCurve()
         XCTAssertNoThrow(try curve.restore(from: [UInt8](Data(contentsOf: URL(fileURLWithPath: costs))), source: costs))
         XCTAssertTrue(curve.needsCalibration(context: 1))
-        let second = try generate(["--drafter", "hybrid", "-t", "2"], prompt: "hi")
+        let second = try generate(["--drafter", "hybrid", "-t", "2"])
         XCTAssertFalse(second.stderr.contains("state cache"), second.stderr)
         XCTAssertGreaterThan(try XCTUnwrap(calibration(second.object)), 0)
     }
@@ -115,11 +120,11 @@ final class StateCacheTests: XCTestCase {
     /// While another process holds the cache, a run loads it, does not wait and does not save;
     /// once it is free, the next run saves again.
     func testSecondProcessNeitherWaitsNorSaves() throws {
-        let directory = try XCTUnwrap(try generate(["--drafter", "recycle", "-t", "2"]).object["cache"] as? String)
+        let directory = try XCTUnwrap(try generate(["--drafter", "hybrid", "-t", "2"]).object["cache"] as? String)
         let matrix = directory + "/matrix-k8.bin"
         let saved = try Data(contentsOf: URL(fileURLWithPath: matrix))
         var holder: FileLock? = try FileLock(path: directory + "/.lock")
-        let busy = try generate(["--drafter", "recycle", "-t", "2"], prompt: "Name two fruits.")
+        let busy = try generate(["--drafter", "hybrid", "-t", "2"], prompt: repeating + " 6, 7,")
         XCTAssertTrue(busy.stderr.contains("is in use by another recycle process"), busy.stderr)
         XCTAssertEqual(calibration(busy.object), 0, "it still loaded the costs")
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: matrix)), saved, "and saved nothing")

@@ -99,8 +99,9 @@ public protocol Drafter: AnyObject {
     func observe(_ verification: Verification)
     /// Offers a way to time a verification pass of `n` nodes (seconds) on the current
     /// context of `context` tokens, for drafters that size their trees by cost; called before
-    /// each generation, after the prefill. The user waits for it, so the time it takes counts
-    /// as decoding time (`GenerationResult.calibrationSeconds` says how much).
+    /// every decoding step, so a drafter can wait until it has something worth drafting. The
+    /// user waits for it, so the time it takes counts as decoding time
+    /// (`GenerationResult.calibrationSeconds` says how much).
     func calibrate(context: Int, using measure: (Int) -> Double)
     /// What the drafter learns that is worth keeping after the process ends (a matrix, a
     /// cost curve), for a state cache or `--matrix` to save and restore.

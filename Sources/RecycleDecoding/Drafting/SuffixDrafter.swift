@@ -9,6 +9,8 @@
 public final class SuffixDrafter: Drafter {
     private var spine = SuffixSpine()
     public let costs: CostCurve
+    /// Whether the last draft had a node worth measuring costs for (`CandidateTree.isPromising`).
+    private var promising = false
 
     public init(costs: CostCurve = CostCurve()) { self.costs = costs }
 
@@ -17,7 +19,7 @@ public final class SuffixDrafter: Drafter {
     public var persistentState: [any PersistentState] { [costs] }
 
     public func calibrate(context: Int, using measure: (Int) -> Double) {
-        if costs.needsCalibration(context: context) { costs.calibrate(context: context, largest: SuffixSpine.maximumDepth + 1, measure) }
+        if promising && costs.needsCalibration(context: context) { costs.calibrate(context: context, largest: SuffixSpine.maximumDepth + 1, measure) }
     }
 
     public func begin(context: [Int32]) { spine.begin(context: context) }
@@ -26,6 +28,7 @@ public final class SuffixDrafter: Drafter {
         spine.catchUp(with: context)
         var tree = CandidateTree(root: root)
         _ = spine.addSpine(to: &tree)
+        promising = tree.isPromising
         return tree.best(costs: costs, context: context.count, margin: AutoTree.margin)
     }
 

@@ -26,8 +26,9 @@ struct SuffixSpine {
     static let maximumTokens = 1 << 18
 
     init() {
-        // One pseudo-observation at 50%: spines are tried until their own record speaks.
-        hits = [[Double]](repeating: [Double](repeating: 0.5, count: Self.maximumDepth), count: Self.lengthClasses)
+        // One pseudo-observation per class and depth, from 25% for one-token matches to 75%
+        // for 17 or more: until their own record speaks, long matches are trusted more.
+        hits = (0..<Self.lengthClasses).map { [Double](repeating: 0.25 + 0.1 * Double($0), count: Self.maximumDepth) }
         trials = [[Double]](repeating: [Double](repeating: 1, count: Self.maximumDepth), count: Self.lengthClasses)
     }
 

@@ -25,6 +25,8 @@ public final class TokenRecycler: Drafter {
     public private(set) var auto: AutoTree
     /// What a pass costs, for `TreeShape.auto`.
     public let costs: CostCurve
+    /// Whether the last auto draft had a node worth measuring costs for (`CandidateTree.isPromising`).
+    private var promising = false
 
     public init(vocabularySize: Int, k: Int = 8, shape: TreeShape, start: Start = .hot, costs: CostCurve = CostCurve()) {
         matrix = AdjacencyMatrix(vocabularySize: vocabularySize, k: k)
@@ -46,7 +48,7 @@ public final class TokenRecycler: Drafter {
     }
 
     public func calibrate(context: Int, using measure: (Int) -> Double) {
-        guard shape == .auto, costs.needsCalibration(context: context) else { return }
+        guard shape == .auto, promising, costs.needsCalibration(context: context) else { return }
         costs.calibrate(context: context, largest: auto.candidates.count + 1, measure)
     }
 
@@ -68,7 +70,9 @@ public final class TokenRecycler: Drafter {
             }
             return tree
         case .auto:
-            return auto.draft(root: root, matrix: matrix, costs: costs, context: context.count)
+            let candidates = auto.candidates(root: root, matrix: matrix)
+            promising = candidates.isPromising
+            return candidates.best(costs: costs, context: context.count, margin: AutoTree.margin)
         }
     }
 
