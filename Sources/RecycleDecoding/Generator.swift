@@ -186,8 +186,8 @@ public final class Generator {
     }
 
     /// Seconds one verification pass of `nodes` nodes takes now: a star of copies of `root`
-    /// on top of the current cache, which it leaves as it was. Measured once: the drafters'
-    /// cost curves are refined by every real pass after it (`Verification.seconds`).
+    /// on top of the current cache, which it leaves as it was. (A cost curve takes the faster
+    /// of two, and every real pass refines it afterwards, see `Verification.seconds`.)
     private func timeVerification(nodes: Int, root: Int32) -> Double {
         guard transformer.cache.count + nodes <= transformer.cache.capacity else { return .infinity }
         let clock = ContinuousClock()

@@ -130,7 +130,7 @@ final class DrafterTests: XCTestCase {
         XCTAssertTrue(costs.needsCalibration(context: 100))
         var measured: [Int] = []
         costs.calibrate(context: 100, largest: 90) { n in measured.append(n); return 1 + 0.5 * Double(n - 1) }
-        XCTAssertEqual(measured, [1, 2, 4, 8], "stops once a pass costs 3.5 single tokens")
+        XCTAssertEqual(measured, [1, 1, 2, 2, 4, 4, 8, 8], "twice each, until a pass costs 3 single tokens")
         XCTAssertFalse(costs.needsCalibration(context: 255))
         XCTAssertTrue(costs.needsCalibration(context: 256))
         XCTAssertEqual(costs.cost(5, context: 100), 3, accuracy: 1e-12)
@@ -152,6 +152,17 @@ final class DrafterTests: XCTestCase {
         XCTAssertEqual(costs.points[0]!.map(\.nodes), [1, 2, 3, 4, 8])
         costs.record(nodes: 1, seconds: 1, context: 5000)
         XCTAssertTrue(costs.needsCalibration(context: 5000))
+
+        // A long run of plain passes: measured again (a busy moment must not forbid trees
+        // for good), and a drafted pass resets the count.
+        for _ in 0..<255 { costs.record(nodes: 1, seconds: 1, context: 100) }
+        costs.record(nodes: 2, seconds: 1.5, context: 100)
+        for _ in 0..<255 { costs.record(nodes: 1, seconds: 1, context: 100) }
+        XCTAssertFalse(costs.needsCalibration(context: 100))
+        costs.record(nodes: 1, seconds: 1, context: 100)
+        XCTAssertTrue(costs.needsCalibration(context: 100))
+        costs.calibrate(context: 100, largest: 8) { n in Double(n) }
+        XCTAssertFalse(costs.needsCalibration(context: 100))
     }
 
     /// Candidates from several sources share one tree: the same token under the same parent

@@ -12,6 +12,13 @@ import Foundation
 public final class CostCurve: PersistentState {
     /// Measured `(nodes, seconds)` pairs in increasing `nodes`, per context class.
     public private(set) var points: [Int: [(nodes: Int, seconds: Double)]] = [:]
+    /// Passes of one node in a row since a drafted tree was verified, per context class.
+    private var plainRun: [Int: Int] = [:]
+    /// After this many plain passes in a row, a class is measured again when a drafter next
+    /// finds a promising draft. Live passes refine only the sizes that are verified, so a
+    /// curve measured while the machine was busy could otherwise forbid every tree for good;
+    /// re-measuring costs a few passes every few seconds of decoding at worst.
+    static let remeasureAfter = 256
     /// The cost ratio cost(n)/cost(1) past which calibration stops measuring: no tree that
     /// big can pay (it would have to confirm more tokens per pass than Token Recycling's best
     /// reported mean), so beyond it the cost is extrapolated. This keeps a calibration to a
@@ -33,17 +40,22 @@ public final class CostCurve: PersistentState {
         return c
     }
 
-    public func needsCalibration(context: Int) -> Bool { points[Self.sizeClass(context)] == nil }
+    public func needsCalibration(context: Int) -> Bool {
+        let c = Self.sizeClass(context)
+        return points[c] == nil || plainRun[c, default: 0] >= Self.remeasureAfter
+    }
 
     /// Measures `cost(n)` in increasing `n`, up to `largest` nodes, until a pass costs
-    /// `enough` times a single token.
+    /// `enough` times a single token; each the faster of two passes, since on a shared
+    /// machine a pass is only ever slowed down.
     public func calibrate(context: Int, largest: Int, _ measure: (Int) -> Double) {
         var measured: [(nodes: Int, seconds: Double)] = []
         for n in Self.sizes where n <= largest {
-            measured.append((n, measure(n)))
+            measured.append((n, min(measure(n), measure(n))))
             if measured.count >= 2, measured[measured.count - 1].seconds >= Self.enough * measured[0].seconds { break }
         }
         points[Self.sizeClass(context)] = measured
+        plainRun[Self.sizeClass(context)] = 0
     }
 
     /// Folds the measured time of a real pass of `nodes` nodes into the curve of its
@@ -52,6 +64,7 @@ public final class CostCurve: PersistentState {
     public func record(nodes: Int, seconds: Double, context: Int) {
         let c = Self.sizeClass(context)
         guard var measured = points[c], seconds.isFinite, seconds > 0 else { return }
+        plainRun[c] = nodes == 1 ? plainRun[c, default: 0] + 1 : 0
         if let i = measured.firstIndex(where: { $0.nodes >= nodes }), measured[i].nodes == nodes {
             measured[i].seconds += Self.liveWeight * (seconds - measured[i].seconds)
         } else {
