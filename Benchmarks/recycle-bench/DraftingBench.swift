@@ -15,8 +15,9 @@ import RecycleModel
 /// costly case. A `suffix-index` row times the same steps on a bare `SuffixIndex`: append the
 /// new token, read the match and a 16-token continuation.
 ///
-/// Drafters that size their trees by cost are calibrated on `syntheticCost` (no pass is run),
-/// so that they draft as they would on a CPU like this one. The recycler drafts along
+/// Drafters that size their trees by cost learn it from the verifications they observe,
+/// which report `syntheticCost` (no pass is run), so that they draft as they would on a CPU
+/// like this one. The recycler drafts along
 /// `--tree` (default 2.2.2, the paper's 80 nodes; `auto` drafts little here, since a next
 /// token at the root alone teaches it few acceptances).
 struct DraftingBench {
@@ -54,7 +55,7 @@ struct DraftingBench {
         let results: [Result]
     }
 
-    /// Seconds per verification pass of `n` nodes assumed for calibration: about this
+    /// Seconds per verification pass of `n` nodes reported to the drafters: about this
     /// machine's two-thread curve for SmolLM2 (10 ms, plus 15% per extra node).
     static func syntheticCost(_ n: Int) -> Double { 0.010 * (1 + 0.15 * Double(n - 1)) }
 
@@ -102,7 +103,6 @@ struct DraftingBench {
                 }
                 var context = Array(text[..<length])
                 drafter.begin(context: context)
-                drafter.calibrate(context: length, using: Self.syntheticCost)
                 let k = drafter.candidatesPerNode
                 var times: [Double] = [], drafted = 0
                 for _ in 0..<steps {

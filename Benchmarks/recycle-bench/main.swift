@@ -26,7 +26,7 @@ let usage = """
           recycle,pld,suffix,hybrid; default recycle) on every question (all turns, ChatML),
           greedy or sampled (--temp, a seed per question and turn, the same for all); per group
           and drafter: MAT, tokens/s, speedup over plain decoding and whether the outputs were
-          identical. Tokens/s count calibration, shown apart too. --every N takes every N-th
+          identical. Tokens/s count all of the drafter's work. --every N takes every N-th
           question of the file, --per-group N the first N per group; --save FILE also writes
           the JSON report there.
       recycle-bench drafting [-m MODEL] [--questions FILE] [--context LIST] [--steps S]
@@ -34,7 +34,7 @@ let usage = """
           µs per decoding step (draft + observe; median, p90) of every drafter, and of a bare
           SuffixIndex, on S simulated steps after a context of each length in LIST (default
           256,512,1024,2048,4096): no forward pass; the text is FILE's turns tokenized (default
-          Benchmarks/data/spec_bench.jsonl); drafters sized by cost see a synthetic cost curve.
+          Benchmarks/data/spec_bench.jsonl); drafters sized by cost see synthetic pass times.
           The recycler drafts along --tree (default 2.2.2).
 
     Common options:

@@ -28,13 +28,10 @@ public struct GenerationResult: Sendable {
     /// first step's root), with the drafter's preparation for it (a cold start's reset and
     /// seeding).
     public var prefillSeconds: Double = 0
-    /// Time from the end of the prefill to the last token: the drafter's calibration, then
-    /// the decoding steps (drafting and verification passes included). Everything the user
-    /// waits for after the prompt is in, so speeds computed from it are honest.
+    /// Time from the end of the prefill to the last token: the decoding steps, drafting,
+    /// verification passes and the drafter's learning included. Everything the user waits
+    /// for after the prompt is in, so speeds computed from it are honest.
     public var decodeSeconds: Double = 0
-    /// The part of `decodeSeconds` the drafter spent calibrating (timed verification passes
-    /// that commit nothing, see `Drafter.calibrate`); 0 when it measured nothing.
-    public var calibrationSeconds: Double = 0
     /// Decoding steps: forward passes after the prefill, one per verified tree.
     public var forwardPasses = 0
     /// Tree nodes verified over all decoding steps, roots included (`forwardPasses` when
@@ -43,7 +40,7 @@ public struct GenerationResult: Sendable {
     /// `acceptHistogram[n]`: steps that produced `n` tokens (index 0 unused).
     public var acceptHistogram: [Int] = []
 
-    /// Generated tokens per second of decoding, calibration included.
+    /// Generated tokens per second of decoding.
     public var tokensPerSecond: Double { decodeSeconds > 0 ? Double(tokens.count) / decodeSeconds : 0 }
     /// Mean accepted tokens per step (MAT), counting the token each pass adds itself.
     public var meanAccepted: Double { forwardPasses > 0 ? Double(tokens.count) / Double(forwardPasses) : 0 }
@@ -131,7 +128,6 @@ public final class Generator {
         var root = prompt[prompt.count - 1]
         let decodeStart = clock.now
         while true {
-            result.calibrationSeconds += calibrate(drafter, root: root)
             var tree = drafter.draft(root: root, context: cachedTokens + [root])
             tree = tree.prefix(min(tree.count, capacity - transformer.cache.count))
             let passStart = clock.now, context = transformer.cache.count
@@ -169,31 +165,6 @@ public final class Generator {
         result.decodeSeconds = decodeStart.duration(to: clock.now).seconds
         cachedRevision = transformer.cache.revision
         return result
-    }
-
-    /// Lets the drafter calibrate on the current cache, before every step (a drafter measures
-    /// only when it needs to: when it has something worth drafting and no costs for this
-    /// context); returns the seconds that took, or 0 if it measured nothing.
-    private func calibrate(_ drafter: Drafter, root: Int32) -> Double {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var measured = false
-        drafter.calibrate(context: transformer.cache.count) { n in
-            measured = true
-            return timeVerification(nodes: n, root: root)
-        }
-        return measured ? start.duration(to: clock.now).seconds : 0
-    }
-
-    /// Seconds one verification pass of `nodes` nodes takes now: a star of copies of `root`
-    /// on top of the current cache, which it leaves as it was. (A cost curve takes the faster
-    /// of two, and every real pass refines it afterwards, see `Verification.seconds`.)
-    private func timeVerification(nodes: Int, root: Int32) -> Double {
-        guard transformer.cache.count + nodes <= transformer.cache.capacity else { return .infinity }
-        let clock = ContinuousClock()
-        let start = clock.now
-        _ = try? transformer.forward(tree: [Int32](repeating: root, count: nodes), parents: [-1] + [Int](repeating: 0, count: nodes - 1))
-        return start.duration(to: clock.now).seconds
     }
 
     /// Follows the model's choices down the tree from the root: while the chosen token is a

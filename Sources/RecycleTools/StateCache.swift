@@ -4,7 +4,7 @@ import RecycleModel
 
 /// What drafters learn, kept between processes (`Drafter.persistentState`: Token Recycling's
 /// matrix, the measured cost of a verification pass), so that a one-off run starts where the
-/// last one stopped instead of from an empty matrix and a fresh calibration.
+/// last one stopped instead of from an empty matrix and an unknown cost curve.
 ///
 /// Layout: one directory per model, `<root>/<crc>-<size>`, named by the CRC-32 its weights
 /// file stores in its header and the file's size (hashing the file itself would page in the

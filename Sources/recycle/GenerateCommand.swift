@@ -90,7 +90,6 @@ struct GenerateCommand {
             ("timings", .object([
                 ("prefill_ms", .number(r.prefillSeconds * 1000)),
                 ("decode_ms", .number(r.decodeSeconds * 1000)),
-                ("calibration_ms", .number(r.calibrationSeconds * 1000)),
                 ("tokens_per_second", .number(r.tokensPerSecond)),
             ])),
             ("threads", .int(run.threads)),
@@ -116,15 +115,15 @@ struct GenerateCommand {
 }
 
 /// One line for stderr: speed and, when drafting, how many tokens each pass confirmed and
-/// how long calibration took (it is part of the decode time and of the tok/s).
+/// its verified nodes per pass.
 func summary(_ r: GenerationResult, run: RunOptions) -> String {
     let reused = r.reusedTokens > 0 ? " (\(r.reusedTokens) cached)" : ""
     var line = String(format: "prompt %d tokens%@ in %.1f ms; generated %d tokens in %.1f ms at %.2f tok/s; stop: %@; %d threads",
                       r.promptTokens.count, reused, r.prefillSeconds * 1000, r.tokens.count, r.decodeSeconds * 1000,
                       r.tokensPerSecond, r.stopReason.rawValue, run.threads)
     if run.drafter.drafts {
-        line += String(format: "; drafter %@: %d passes, %.2f tokens per pass, calibration %.1f ms (counted in the decode time)",
-                       run.drafter.name, r.forwardPasses, r.meanAccepted, r.calibrationSeconds * 1000)
+        line += String(format: "; drafter %@: %d passes, %.2f tokens per pass, %.2f nodes verified per pass",
+                       run.drafter.name, r.forwardPasses, r.meanAccepted, Double(r.verifiedNodes) / Double(max(r.forwardPasses, 1)))
     }
     return line
 }

@@ -92,12 +92,18 @@ final class DrafterTests: XCTestCase {
         return matrix
     }
 
+    /// A cost curve that has seen real passes of 1, 2, 4, ..., 128 nodes cost `cost(n)`.
+    func measured(context: Int = 100, _ cost: (Int) -> Double) -> CostCurve {
+        let costs = CostCurve()
+        for n in [1, 2, 4, 8, 16, 32, 64, 128] { costs.record(nodes: n, seconds: cost(n), context: context) }
+        return costs
+    }
+
     /// `--tree auto` weighs expected accepted tokens against the measured cost of a pass.
     func testAutoTreeFollowsCostAndAcceptance() {
         let matrix = distinctMatrix()
         func draft(_ auto: AutoTree, _ cost: (Int) -> Double) -> DraftTree {
-            let costs = CostCurve()
-            costs.calibrate(context: 100, largest: 200, cost)
+            let costs = measured(cost)
             return auto.draft(root: 1, matrix: matrix, costs: costs, context: 100)
         }
         var auto = AutoTree(k: 8)
@@ -123,46 +129,41 @@ final class DrafterTests: XCTestCase {
         XCTAssertEqual(draft(middle) { n in 1 + 0.1 * Double(n - 1) }.count, 1)
     }
 
-    /// Costs are measured once per context size class, and kept in a state that can be
-    /// saved and restored; bad bytes are refused and change nothing.
-    func testCostCurveClassesAndPersistence() throws {
+    /// Costs are learned per context size class from real passes: a moving average at a
+    /// size seen before, a new point otherwise, an optimistic guess beyond the largest; a
+    /// long run of plain passes forgets the larger sizes. The curve is kept in a state that
+    /// can be saved and restored; bad bytes are refused and change nothing.
+    func testCostCurveLearnsFromPasses() throws {
         let costs = CostCurve()
-        XCTAssertTrue(costs.needsCalibration(context: 100))
-        var measured: [Int] = []
-        costs.calibrate(context: 100, largest: 90) { n in measured.append(n); return 1 + 0.5 * Double(n - 1) }
-        XCTAssertEqual(measured, [1, 1, 2, 2, 4, 4, 8, 8], "twice each, until a pass costs 3 single tokens")
-        XCTAssertFalse(costs.needsCalibration(context: 255))
-        XCTAssertTrue(costs.needsCalibration(context: 256))
-        XCTAssertEqual(costs.cost(5, context: 100), 3, accuracy: 1e-12)
-        XCTAssertEqual(costs.cost(12, context: 100), 6.5, accuracy: 1e-12, "extrapolated")
+        XCTAssertEqual(costs.cost(1, context: 100), .infinity, "nothing measured: no tree")
+        XCTAssertEqual(costs.bestSize([0.9, 0.9], context: 100, margin: 1.1), 0)
+        costs.record(nodes: 1, seconds: 1, context: 100)
+        XCTAssertEqual(costs.cost(3, context: 100), 1.2, accuracy: 1e-12, "the optimistic prior, 0.1 per node")
+        XCTAssertEqual(costs.bestSize([0.5, 0.5, 0.01], context: 100, margin: 1.1), 2)
+        costs.record(nodes: 4, seconds: 2.5, context: 100)
+        XCTAssertEqual(costs.cost(2, context: 100), 1.5, accuracy: 1e-12, "interpolated")
+        XCTAssertEqual(costs.cost(8, context: 100), 4.5, accuracy: 1e-12, "extrapolated along the measured slope")
+        costs.record(nodes: 4, seconds: 3.5, context: 100)
+        XCTAssertEqual(costs.cost(4, context: 100), 2.6, accuracy: 1e-12, "a moving average")
+        XCTAssertEqual(costs.points[0]!.map(\.nodes), [1, 4])
+        XCTAssertEqual(costs.cost(4, context: 5000), 2.6, accuracy: 1e-12, "the nearest measured class")
+
         let copy = CostCurve()
         try copy.restore(from: costs.encoded(), source: "test")
-        XCTAssertEqual(copy.cost(12, context: 4000), 6.5, accuracy: 1e-12, "the nearest measured class")
+        XCTAssertEqual(copy.cost(4, context: 100), 2.6, accuracy: 1e-12)
         for bad in ["", "{}", "{\"version\": 1, \"classes\": {\"0\": [[2, 1], [1, 2]]}}", "{\"version\": 1, \"classes\": {\"0\": [[1, -1]]}}"] {
             XCTAssertThrowsError(try copy.restore(from: Array(bad.utf8), source: "bad"), bad)
         }
-        XCTAssertEqual(copy.cost(12, context: 100), 6.5, accuracy: 1e-12)
+        XCTAssertEqual(copy.cost(4, context: 100), 2.6, accuracy: 1e-12)
 
-        // Real passes refine the curve: a moving average at a measured size, a new point
-        // at another; nothing in a class that was never calibrated.
-        costs.record(nodes: 8, seconds: 5.5, context: 100)
-        XCTAssertEqual(costs.cost(8, context: 100), 4.6, accuracy: 1e-12)
-        costs.record(nodes: 3, seconds: 2.2, context: 100)
-        XCTAssertEqual(costs.cost(3, context: 100), 2.2, accuracy: 1e-12)
-        XCTAssertEqual(costs.points[0]!.map(\.nodes), [1, 2, 3, 4, 8])
-        costs.record(nodes: 1, seconds: 1, context: 5000)
-        XCTAssertTrue(costs.needsCalibration(context: 5000))
-
-        // A long run of plain passes: measured again (a busy moment must not forbid trees
-        // for good), and a drafted pass resets the count.
+        // 256 plain passes in a row: the sizes above one are forgotten (a busy moment must
+        // not forbid trees for good); a drafted pass restarts the count.
         for _ in 0..<255 { costs.record(nodes: 1, seconds: 1, context: 100) }
-        costs.record(nodes: 2, seconds: 1.5, context: 100)
+        costs.record(nodes: 4, seconds: 2.6, context: 100)
         for _ in 0..<255 { costs.record(nodes: 1, seconds: 1, context: 100) }
-        XCTAssertFalse(costs.needsCalibration(context: 100))
+        XCTAssertEqual(costs.points[0]!.map(\.nodes), [1, 4])
         costs.record(nodes: 1, seconds: 1, context: 100)
-        XCTAssertTrue(costs.needsCalibration(context: 100))
-        costs.calibrate(context: 100, largest: 8) { n in Double(n) }
-        XCTAssertFalse(costs.needsCalibration(context: 100))
+        XCTAssertEqual(costs.points[0]!.map(\.nodes), [1])
     }
 
     /// Candidates from several sources share one tree: the same token under the same parent
@@ -172,8 +173,7 @@ final class DrafterTests: XCTestCase {
         let matrix = AdjacencyMatrix(vocabularySize: 10, k: 8)
         var auto = AutoTree(k: 8)
         for i in 0..<40 { auto.record(rank: i % 8) }
-        let costs = CostCurve()
-        costs.calibrate(context: 10, largest: 200) { n in 1 + 0.0001 * Double(n) }
+        let costs = measured(context: 10) { n in 1 + 0.0001 * Double(n) }
         let tree = auto.draft(root: 3, matrix: matrix, costs: costs, context: 10)
         XCTAssertEqual(tree.tokens, [3] + [Int32](repeating: 0, count: tree.count - 1))
         XCTAssertEqual(tree.parents, Array(-1..<(tree.count - 1)), "one chain of zeros, not eight copies per level")

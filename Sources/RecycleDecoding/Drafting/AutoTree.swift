@@ -44,14 +44,9 @@ public struct AutoTree: Sendable {
     /// most likely nodes, as many as the cost of a pass makes worth it (none while the costs
     /// are not measured or nothing has been observed yet).
     public func draft(root: Int32, matrix: AdjacencyMatrix, costs: CostCurve, context: Int) -> DraftTree {
-        candidates(root: root, matrix: matrix).best(costs: costs, context: context, margin: Self.margin)
-    }
-
-    /// Every recycled node after `root`, with its probability.
-    func candidates(root: Int32, matrix: AdjacencyMatrix) -> CandidateTree {
         var tree = CandidateTree(root: root)
         addRecycled(to: &tree, under: 0, token: root, base: 1, matrix: matrix)
-        return tree
+        return tree.best(costs: costs, context: context, margin: Self.margin)
     }
 
     /// Adds the recycled nodes below `node` (whose token is `token`), down to `levels`

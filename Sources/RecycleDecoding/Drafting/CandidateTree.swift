@@ -16,12 +16,6 @@ struct CandidateTree {
 
     init(root: Int32) { tree = DraftTree(root: root) }
 
-    /// Whether some node is likely enough to pay on any CPU measured so far (a second node
-    /// costs well under half a pass there): worth measuring the cost curve for, when it is
-    /// not known yet. Below it, a drafter without costs stays plain and measures nothing.
-    var isPromising: Bool { probabilities.dropFirst().contains { $0 >= Self.promising } }
-    static let promising = 0.5
-
     /// Adds `token` under node `parent` with acceptance probability `p`, or raises the
     /// estimate of the node already there; returns the node.
     @discardableResult

@@ -4,32 +4,29 @@ import Foundation
 ///
 /// On a CPU a pass of `n` nodes grows quickly with `n` (the matmuls turn compute-bound), which
 /// is why the paper's 80-node tree loses to plain decoding here; and attention makes big trees
-/// relatively dearer on long contexts. So the curve is measured per context size class
-/// (below 256 tokens, below 512, below 1024, ...) the first time a generation meets that
-/// class, with one quick pass per size; then every real verification pass refines the
-/// point of its size (`record`), so the curve follows the machine's load, and a state cache
-/// carries it to the next process on the same machine.
+/// relatively dearer on long contexts. So the curve is kept per context size class (below
+/// 256 tokens, below 512, below 1024, ...), and it is learned from the real verification
+/// passes alone (`record`): no pass is ever run just to time it, so a one-off run pays
+/// nothing to learn it. A size never verified yet is priced optimistically, a little above
+/// the largest one measured (`priorSlope`), so that drafters try it when their drafts look
+/// promising; its first real pass then replaces the guess. A state cache carries the curve
+/// to the next process on the same machine.
 public final class CostCurve: PersistentState {
     /// Measured `(nodes, seconds)` pairs in increasing `nodes`, per context class.
     public private(set) var points: [Int: [(nodes: Int, seconds: Double)]] = [:]
     /// Passes of one node in a row since a drafted tree was verified, per context class.
     private var plainRun: [Int: Int] = [:]
-    /// After this many plain passes in a row, a class is measured again when a drafter next
-    /// finds a promising draft. Live passes refine only the sizes that are verified, so a
-    /// curve measured while the machine was busy could otherwise forbid every tree for good;
-    /// re-measuring costs a few passes every few seconds of decoding at worst.
-    static let remeasureAfter = 256
-    /// The cost ratio cost(n)/cost(1) past which calibration stops measuring: no tree that
-    /// big can pay (it would have to confirm more tokens per pass than Token Recycling's best
-    /// reported mean), so beyond it the cost is extrapolated. This keeps a calibration to a
-    /// fraction of a second on a CPU.
-    static let enough = 3.0
-    /// Weight of one live pass in a point's moving average: a pass preempted by another
-    /// process should not move the curve by much.
+    /// After this many plain passes in a row, a class forgets its sizes above one, and they
+    /// are priced by the prior again. Passes refine only the sizes that are verified, so a
+    /// cost measured while the machine was busy could otherwise forbid every tree for good.
+    static let forgetAfter = 256
+    /// The price of a size beyond the largest measured: each extra node this fraction of a
+    /// one-node pass. Optimistic on purpose (this machine measures 0.12-0.35 at two threads):
+    /// a guess too high would never be tested, a guess too low costs one slow pass.
+    static let priorSlope = 0.1
+    /// Weight of one pass in a size's moving average: a pass preempted by another process
+    /// should not move the curve by much.
     static let liveWeight = 0.1
-    /// Doubling sizes: a pass's cost is close to linear in its nodes between them, and every
-    /// measurement is a pass the user waits for.
-    static let sizes = [1, 2, 4, 8, 16, 32, 64, 128]
 
     public init() {}
 
@@ -40,31 +37,17 @@ public final class CostCurve: PersistentState {
         return c
     }
 
-    public func needsCalibration(context: Int) -> Bool {
-        let c = Self.sizeClass(context)
-        return points[c] == nil || plainRun[c, default: 0] >= Self.remeasureAfter
-    }
-
-    /// Measures `cost(n)` in increasing `n`, up to `largest` nodes, until a pass costs
-    /// `enough` times a single token; each the faster of two passes, since on a shared
-    /// machine a pass is only ever slowed down.
-    public func calibrate(context: Int, largest: Int, _ measure: (Int) -> Double) {
-        var measured: [(nodes: Int, seconds: Double)] = []
-        for n in Self.sizes where n <= largest {
-            measured.append((n, min(measure(n), measure(n))))
-            if measured.count >= 2, measured[measured.count - 1].seconds >= Self.enough * measured[0].seconds { break }
-        }
-        points[Self.sizeClass(context)] = measured
-        plainRun[Self.sizeClass(context)] = 0
-    }
-
     /// Folds the measured time of a real pass of `nodes` nodes into the curve of its
-    /// context's class (a new point if that size was not measured yet). Nothing happens
-    /// before the class is calibrated: one point alone gives no slope.
+    /// context's class: a moving average at a size measured before, a new point otherwise.
     public func record(nodes: Int, seconds: Double, context: Int) {
+        guard nodes >= 1, seconds.isFinite, seconds > 0 else { return }
         let c = Self.sizeClass(context)
-        guard var measured = points[c], seconds.isFinite, seconds > 0 else { return }
+        var measured = points[c] ?? []
         plainRun[c] = nodes == 1 ? plainRun[c, default: 0] + 1 : 0
+        if plainRun[c]! >= Self.forgetAfter {
+            measured.removeAll { $0.nodes > 1 }
+            plainRun[c] = 0
+        }
         if let i = measured.firstIndex(where: { $0.nodes >= nodes }), measured[i].nodes == nodes {
             measured[i].seconds += Self.liveWeight * (seconds - measured[i].seconds)
         } else {
@@ -73,16 +56,27 @@ public final class CostCurve: PersistentState {
         points[c] = measured
     }
 
-    /// Seconds for a pass of `n` nodes: the context's own class if measured, else the
-    /// nearest measured one; linear between measured sizes and beyond the last two.
+    /// Seconds for a pass of `n` nodes: from the context's own class if it has a measured
+    /// one-node pass, else the nearest class that has; linear between measured sizes; past
+    /// the largest, at least that size's cost plus `priorSlope` of a one-node pass per node
+    /// (more where the last two measured sizes show a steeper slope). Infinite when nothing
+    /// at all has been measured: no tree before the first pass.
     public func cost(_ n: Int, context: Int) -> Double {
         let wanted = Self.sizeClass(context)
-        guard let measured = points.min(by: { abs($0.key - wanted) < abs($1.key - wanted) })?.value else { return .infinity }
-        guard measured.count >= 2 else { return measured[0].seconds * Double(n) }
-        let upper = measured.firstIndex { $0.nodes >= n } ?? measured.count - 1
-        guard measured[upper].nodes != n else { return measured[upper].seconds }
-        let a = measured[max(upper - 1, 0)], b = measured[upper == 0 ? 1 : upper]
-        return a.seconds + (b.seconds - a.seconds) * Double(n - a.nodes) / Double(b.nodes - a.nodes)
+        guard let measured = points.filter({ $0.value.first?.nodes == 1 })
+            .min(by: { abs($0.key - wanted) < abs($1.key - wanted) })?.value else { return .infinity }
+        if let upper = measured.firstIndex(where: { $0.nodes >= n }) {
+            if measured[upper].nodes == n || upper == 0 { return measured[upper].seconds }
+            let a = measured[upper - 1], b = measured[upper]
+            return a.seconds + (b.seconds - a.seconds) * Double(n - a.nodes) / Double(b.nodes - a.nodes)
+        }
+        let last = measured[measured.count - 1]
+        var slope = Self.priorSlope * measured[0].seconds
+        if measured.count >= 2 {
+            let before = measured[measured.count - 2]
+            slope = max(slope, (last.seconds - before.seconds) / Double(last.nodes - before.nodes))
+        }
+        return last.seconds + slope * Double(n - last.nodes)
     }
 
     /// How many nodes to draft: the `m` that maximises expected tokens per second,
@@ -90,7 +84,7 @@ public final class CostCurve: PersistentState {
     /// decreasing order. `m = 0` is plain decoding; a tree must promise `margin` times its
     /// rate to be chosen, since the estimates are noisy.
     public func bestSize(_ probabilities: [Double], context: Int, margin: Double) -> Int {
-        guard !points.isEmpty else { return 0 }
+        guard cost(1, context: context).isFinite else { return 0 }
         var best = 0, bestRate = margin / cost(1, context: context), expected = 1.0
         for (m, p) in probabilities.enumerated() where p > 0 {
             expected += p
@@ -105,13 +99,9 @@ public final class CostCurve: PersistentState {
     public var variant: String { "" }
     public var fileExtension: String { "json" }
 
-    /// JSON: `{"version": 1, "classes": {"0": [[1, 0.0121], [2, 0.0135], ...], ...}}`. A class
-    /// measured on a KV cache too small for its bigger passes holds infinite costs (the pass
-    /// did not fit; it says nothing about this machine): it is left out, so that a run with
-    /// room measures it in full.
+    /// JSON: `{"version": 1, "classes": {"0": [[1, 0.0121], [2, 0.0135], ...], ...}}`.
     public func encoded() -> [UInt8] {
-        let complete = points.filter { $0.value.allSatisfy { $0.seconds.isFinite } }
-        let classes = Dictionary(uniqueKeysWithValues: complete.map { (String($0.key), $0.value.map { [$0.nodes, $0.seconds] as [Any] }) })
+        let classes = Dictionary(uniqueKeysWithValues: points.map { (String($0.key), $0.value.map { [$0.nodes, $0.seconds] as [Any] }) })
         let object: [String: Any] = ["version": 1, "classes": classes]
         return [UInt8]((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
     }

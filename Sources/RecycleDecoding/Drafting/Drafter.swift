@@ -97,12 +97,6 @@ public protocol Drafter: AnyObject {
     func draft(root: Int32, context: [Int32]) -> DraftTree
     /// The result of verifying the last tree.
     func observe(_ verification: Verification)
-    /// Offers a way to time a verification pass of `n` nodes (seconds) on the current
-    /// context of `context` tokens, for drafters that size their trees by cost; called before
-    /// every decoding step, so a drafter can wait until it has something worth drafting. The
-    /// user waits for it, so the time it takes counts as decoding time
-    /// (`GenerationResult.calibrationSeconds` says how much).
-    func calibrate(context: Int, using measure: (Int) -> Double)
     /// What the drafter learns that is worth keeping after the process ends (a matrix, a
     /// cost curve), for a state cache or `--matrix` to save and restore.
     var persistentState: [any PersistentState] { get }
@@ -113,7 +107,6 @@ extension Drafter {
     public var settings: [(name: String, value: String)] { [] }
     public var learnsFromPrompt: Bool { false }
     public func observePrompt(tokens: [Int32], candidates: [Int32]) {}
-    public func calibrate(context: Int, using measure: (Int) -> Double) {}
     public var persistentState: [any PersistentState] { [] }
 }
 

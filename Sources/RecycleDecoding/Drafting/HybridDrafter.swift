@@ -36,14 +36,6 @@ public final class HybridDrafter: Drafter {
     public var learnsFromPrompt: Bool { recycler.learnsFromPrompt }
     public var persistentState: [any PersistentState] { recycler.persistentState }
 
-    /// Whether the last draft had a node worth measuring costs for (`CandidateTree.isPromising`).
-    private var promising = false
-
-    public func calibrate(context: Int, using measure: (Int) -> Double) {
-        guard promising, recycler.costs.needsCalibration(context: context) else { return }
-        recycler.costs.calibrate(context: context, largest: recycler.auto.candidates.count + 1, measure)
-    }
-
     public func begin(context: [Int32]) {
         recycler.begin(context: context)
         spine.begin(context: context)
@@ -65,7 +57,6 @@ public final class HybridDrafter: Drafter {
             auto.addRecycled(to: &tree, under: node.node, token: node.token, base: node.p, matrix: matrix, levels: 1,
                              firstLevel: last ? nil : beside)
         }
-        promising = tree.isPromising
         return tree.best(costs: recycler.costs, context: context.count, margin: AutoTree.margin)
     }
 

@@ -9,8 +9,6 @@
 public final class SuffixDrafter: Drafter {
     private var spine = SuffixSpine()
     public let costs: CostCurve
-    /// Whether the last draft had a node worth measuring costs for (`CandidateTree.isPromising`).
-    private var promising = false
 
     public init(costs: CostCurve = CostCurve()) { self.costs = costs }
 
@@ -18,17 +16,12 @@ public final class SuffixDrafter: Drafter {
     public var candidatesPerNode: Int { 0 }
     public var persistentState: [any PersistentState] { [costs] }
 
-    public func calibrate(context: Int, using measure: (Int) -> Double) {
-        if promising && costs.needsCalibration(context: context) { costs.calibrate(context: context, largest: SuffixSpine.maximumDepth + 1, measure) }
-    }
-
     public func begin(context: [Int32]) { spine.begin(context: context) }
 
     public func draft(root: Int32, context: [Int32]) -> DraftTree {
         spine.catchUp(with: context)
         var tree = CandidateTree(root: root)
         _ = spine.addSpine(to: &tree)
-        promising = tree.isPromising
         return tree.best(costs: costs, context: context.count, margin: AutoTree.margin)
     }
 

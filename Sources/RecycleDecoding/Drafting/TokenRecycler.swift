@@ -25,8 +25,6 @@ public final class TokenRecycler: Drafter {
     public private(set) var auto: AutoTree
     /// What a pass costs, for `TreeShape.auto`.
     public let costs: CostCurve
-    /// Whether the last auto draft had a node worth measuring costs for (`CandidateTree.isPromising`).
-    private var promising = false
 
     public init(vocabularySize: Int, k: Int = 8, shape: TreeShape, start: Start = .hot, costs: CostCurve = CostCurve()) {
         matrix = AdjacencyMatrix(vocabularySize: vocabularySize, k: k)
@@ -47,11 +45,6 @@ public final class TokenRecycler: Drafter {
         (start == .hot ? [matrix] : []) + (shape == .auto ? [costs] : [])
     }
 
-    public func calibrate(context: Int, using measure: (Int) -> Double) {
-        guard shape == .auto, promising, costs.needsCalibration(context: context) else { return }
-        costs.calibrate(context: context, largest: auto.candidates.count + 1, measure)
-    }
-
     public func begin(context: [Int32]) {
         if start == .cold { matrix.reset() }
     }
@@ -70,9 +63,7 @@ public final class TokenRecycler: Drafter {
             }
             return tree
         case .auto:
-            let candidates = auto.candidates(root: root, matrix: matrix)
-            promising = candidates.isPromising
-            return candidates.best(costs: costs, context: context.count, margin: AutoTree.margin)
+            return auto.draft(root: root, matrix: matrix, costs: costs, context: context.count)
         }
     }
 
