@@ -138,14 +138,18 @@ final class DrafterTests: XCTestCase {
         XCTAssertEqual(costs.cost(1, context: 100), .infinity, "nothing measured: no tree")
         XCTAssertEqual(costs.bestSize([0.9, 0.9], context: 100, margin: 1.1), 0)
         costs.record(nodes: 1, seconds: 1, context: 100)
-        XCTAssertEqual(costs.cost(3, context: 100), 1.2, accuracy: 1e-12, "the optimistic prior, 0.1 per node")
+        XCTAssertEqual(costs.cost(2, context: 100), 1.1, accuracy: 1e-12, "the optimistic prior, 0.1 per node")
+        XCTAssertEqual(costs.cost(3, context: 100), .infinity, "no more than twice the largest size measured")
+        XCTAssertEqual(costs.bestSize([0.5, 0.5, 0.01], context: 100, margin: 1.1), 1)
+        costs.record(nodes: 2, seconds: 1.2, context: 100)
+        XCTAssertEqual(costs.cost(4, context: 100), 1.6, accuracy: 1e-12, "the measured slope, above the prior")
         XCTAssertEqual(costs.bestSize([0.5, 0.5, 0.01], context: 100, margin: 1.1), 2)
         costs.record(nodes: 4, seconds: 2.5, context: 100)
-        XCTAssertEqual(costs.cost(2, context: 100), 1.5, accuracy: 1e-12, "interpolated")
-        XCTAssertEqual(costs.cost(8, context: 100), 4.5, accuracy: 1e-12, "extrapolated along the measured slope")
+        XCTAssertEqual(costs.cost(3, context: 100), 1.85, accuracy: 1e-12, "interpolated")
+        XCTAssertEqual(costs.cost(8, context: 100), 5.1, accuracy: 1e-12, "extrapolated along the measured slope")
         costs.record(nodes: 4, seconds: 3.5, context: 100)
         XCTAssertEqual(costs.cost(4, context: 100), 2.6, accuracy: 1e-12, "a moving average")
-        XCTAssertEqual(costs.points[0]!.map(\.nodes), [1, 4])
+        XCTAssertEqual(costs.points[0]!.map(\.nodes), [1, 2, 4])
         XCTAssertEqual(costs.cost(4, context: 5000), 2.6, accuracy: 1e-12, "the nearest measured class")
 
         let copy = CostCurve()
@@ -161,7 +165,7 @@ final class DrafterTests: XCTestCase {
         for _ in 0..<255 { costs.record(nodes: 1, seconds: 1, context: 100) }
         costs.record(nodes: 4, seconds: 2.6, context: 100)
         for _ in 0..<255 { costs.record(nodes: 1, seconds: 1, context: 100) }
-        XCTAssertEqual(costs.points[0]!.map(\.nodes), [1, 4])
+        XCTAssertEqual(costs.points[0]!.map(\.nodes), [1, 2, 4])
         costs.record(nodes: 1, seconds: 1, context: 100)
         XCTAssertEqual(costs.points[0]!.map(\.nodes), [1])
     }

@@ -9,7 +9,9 @@ import Foundation
 /// passes alone (`record`): no pass is ever run just to time it, so a one-off run pays
 /// nothing to learn it. A size never verified yet is priced optimistically, a little above
 /// the largest one measured (`priorSlope`), so that drafters try it when their drafts look
-/// promising; its first real pass then replaces the guess. A state cache carries the curve
+/// promising; its first real pass then replaces the guess. Sizes beyond twice the largest
+/// measured are not offered at all, so trees grow 2, 4, 8, ... nodes as each size proves
+/// itself, and a wrong guess costs one pass of at most twice a known size. A state cache carries the curve
 /// to the next process on the same machine.
 public final class CostCurve: PersistentState {
     /// Measured `(nodes, seconds)` pairs in increasing `nodes`, per context class.
@@ -59,8 +61,9 @@ public final class CostCurve: PersistentState {
     /// Seconds for a pass of `n` nodes: from the context's own class if it has a measured
     /// one-node pass, else the nearest class that has; linear between measured sizes; past
     /// the largest, at least that size's cost plus `priorSlope` of a one-node pass per node
-    /// (more where the last two measured sizes show a steeper slope). Infinite when nothing
-    /// at all has been measured: no tree before the first pass.
+    /// (more where the last two measured sizes show a steeper slope), and infinite beyond
+    /// twice the largest. Infinite when nothing at all has been measured: no tree before the
+    /// first pass.
     public func cost(_ n: Int, context: Int) -> Double {
         let wanted = Self.sizeClass(context)
         guard let measured = points.filter({ $0.value.first?.nodes == 1 })
@@ -71,6 +74,7 @@ public final class CostCurve: PersistentState {
             return a.seconds + (b.seconds - a.seconds) * Double(n - a.nodes) / Double(b.nodes - a.nodes)
         }
         let last = measured[measured.count - 1]
+        guard n <= 2 * last.nodes else { return .infinity }
         var slope = Self.priorSlope * measured[0].seconds
         if measured.count >= 2 {
             let before = measured[measured.count - 2]
