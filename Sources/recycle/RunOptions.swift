@@ -49,7 +49,7 @@ struct RunOptions {
         let k = args.string("-k") == nil ? nil : try args.int("-k", default: 8, in: 1...64)
         do {
             choice = try DrafterChoice(kind: args.string("--drafter"), tree: args.string("--tree"), k: k,
-                                       start: args.string("--start"), defaultKind: .hybrid)
+                                       start: args.string("--start"), defaultKind: .suffix)
         } catch {
             throw UsageError(error.description)
         }

@@ -34,8 +34,8 @@ let usage = """
           --seed S            random seed for sampling (default: from the clock, printed)
           --drafter NAME      speculative drafter (the output is always that of none, greedy or
                               sampled with the same seed; drafters change only the speed):
-                              hybrid (default): a suffix-match spine plus recycled branches
-                              suffix: the continuation of the longest earlier match
+                              suffix (default): the continuation of the longest earlier match
+                              hybrid: a suffix-match spine plus recycled branches
                               recycle: Token Recycling (the paper's matrix of top-k successors)
                               pld: prompt lookup (n-gram match, scanned every step)
                               none: plain decoding
