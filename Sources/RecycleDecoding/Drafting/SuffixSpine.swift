@@ -9,8 +9,9 @@
 /// right, given that the ones above it were.
 struct SuffixSpine {
     private(set) var index = SuffixIndex()
-    /// The context of the current generation, as far as it is indexed.
-    private var document: [Int32] = []
+    /// Where the current generation's context starts in the index: `index.tokens` from here
+    /// on is that context, as far as it is indexed (not a copy of it).
+    private var documentStart = 0
     private var hits: [[Double]]
     private var trials: [[Double]]
     /// The last spine proposed: its match-length class and tokens.
@@ -38,20 +39,19 @@ struct SuffixSpine {
     mutating func begin(context: [Int32]) {
         if index.count + context.count > Self.maximumTokens {
             index.removeAll()
-            document = []
-        } else if !context.starts(with: document) {
+            documentStart = 0
+        } else if !context.starts(with: index.tokens[documentStart...]) {
             index.startDocument()
-            document = []
+            documentStart = index.count
         }
     }
 
     /// Indexes the tokens of `context` not indexed yet (during decoding, the one to three
     /// tokens each step adds): O(1) amortised per token, whatever the context's length.
     mutating func catchUp(with context: [Int32]) {
-        guard context.count > document.count else { return }
-        let new = context[document.count...]
-        index.append(contentsOf: new)
-        document += new
+        let indexed = index.count - documentStart
+        guard context.count > indexed else { return }
+        index.append(contentsOf: context[indexed...])
     }
 
     /// Adds the spine (if the context's end matched earlier) as a chain under the root, each

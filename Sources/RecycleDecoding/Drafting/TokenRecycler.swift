@@ -21,7 +21,7 @@ public final class TokenRecycler: Drafter {
     public let shape: TreeShape
     public let start: Start
     public let matrix: AdjacencyMatrix
-    /// Hit statistics of the ranks (kept with either shape: they are cheap, and a hybrid reads them).
+    /// Hit statistics of the ranks, kept for `TreeShape.auto` (a hybrid reads its recycler's).
     public private(set) var auto: AutoTree
     /// What a pass costs, for `TreeShape.auto`.
     public let costs: CostCurve
@@ -68,10 +68,12 @@ public final class TokenRecycler: Drafter {
     }
 
     public func observe(_ v: Verification) {
-        if shape == .auto { costs.record(nodes: v.tree.count, seconds: v.seconds, context: v.context) }
-        // Where each produced token stood in its predecessor's row, before this update.
-        for (j, token) in v.produced.enumerated() {
-            auto.record(rank: matrix.rank(of: token, after: v.tree.tokens[v.acceptedPath[j]]))
+        if shape == .auto {
+            costs.record(nodes: v.tree.count, seconds: v.seconds, context: v.context)
+            // Where each produced token stood in its predecessor's row, before this update.
+            for (j, token) in v.produced.enumerated() {
+                auto.record(rank: matrix.rank(of: token, after: v.tree.tokens[v.acceptedPath[j]]))
+            }
         }
         for (i, token) in v.tree.tokens.enumerated() {
             matrix.replaceRow(of: token, with: v.candidates(ofNode: i))
