@@ -6,11 +6,16 @@
 // (`-target-cpu native`): without a target CPU, Swift emits generic x86-64 and every
 // SIMD fused multiply-add becomes a call to `fmaf` (about 60x slower). The price is that
 // a release binary runs only on CPUs with the same instruction sets. To build for another
-// machine, set RECYCLE_TARGET_CPU (e.g. `haswell` for any AVX2 CPU) when building.
+// machine, set RECYCLE_TARGET_CPU when building: `x86-64-v3` for any AVX2 CPU (Haswell, Zen
+// and later), `x86-64-v4` for AVX-512 ones, or an LLVM CPU name such as `znver3`, `cortex-a72`.
 import PackageDescription
 import Foundation
 
-let targetCPU = ProcessInfo.processInfo.environment["RECYCLE_TARGET_CPU"] ?? "native"
+/// The x86-64 levels users know from `-march` (x86-64-v2/v3/v4) are not CPU names to Swift's
+/// `-target-cpu`; each maps to the oldest CPU LLVM knows with that level's instruction sets.
+let levels = ["x86-64-v2": "nehalem", "x86-64-v3": "haswell", "x86-64-v4": "skylake-avx512"]
+let requestedCPU = ProcessInfo.processInfo.environment["RECYCLE_TARGET_CPU"] ?? "native"
+let targetCPU = levels[requestedCPU] ?? requestedCPU
 let fast: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", targetCPU], .when(configuration: .release)),
 ]
@@ -28,9 +33,9 @@ func byteDotDefine(cpu: String) -> String? {
     } else {
         let vnni: Set<String> = ["icelake-server", "icelake-client", "tigerlake", "sapphirerapids", "emeraldrapids",
                                  "graniterapids", "cooperlake", "cascadelake", "znver4", "znver5"]
-        let avx512: Set<String> = ["skylake-avx512", "x86-64-v4"]
-        let avx2: Set<String> = ["haswell", "broadwell", "skylake", "alderlake", "raptorlake", "znver1", "znver2",
-                                 "znver3", "x86-64-v3"]
+        let avx512: Set<String> = ["skylake-avx512", "skx"]
+        let avx2: Set<String> = ["haswell", "core-avx2", "broadwell", "skylake", "alderlake", "raptorlake", "meteorlake",
+                                 "arrowlake", "lunarlake", "znver1", "znver2", "znver3"]
         flags = vnni.contains(cpu) ? ["avx512_vnni", "avx512bw", "avx2"]
             : avx512.contains(cpu) ? ["avx512bw", "avx2"] : avx2.contains(cpu) ? ["avx2"] : []
     }

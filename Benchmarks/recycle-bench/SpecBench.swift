@@ -228,10 +228,12 @@ struct SpecBench {
             return
         }
         print(Machine(threads: threads).markdown)
+        let described = drafters.map { d -> String in
+            let settings = d.settings.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+            return settings.isEmpty ? d.name : "\(d.name) (\(settings))"
+        }
         print("\(maxTokens) tokens per turn, turns: \(firstTurnOnly ? "first" : "all"), system: \(system ?? "default"), \(sampling); "
-              + "\(questions.count) questions; drafters: "
-              + drafters.map { d in d.name + (d.settings.isEmpty ? "" : " (" + d.settings.map { "\($0.name) \($0.value)" }.joined(separator: ", ") + ")") }
-                .joined(separator: ", ") + "\n")
+              + "\(questions.count) questions; drafters: \(described.joined(separator: ", "))\n")
         let columns = order + ["overall"]
         let all = order.map { groups[$0]! } + [overall]
         let count = ["questions"] + all.map { "\($0[0].questions)" }

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 
 /// Chooses the next token from a row of logits.
 public enum Sampler: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// RMSNorm: `out[i] = x[i] / sqrt(mean(x²) + eps) * weight[i]`, `count` a multiple of 16.
 /// The sum of squares uses one SIMD16 accumulator and `horizontalSum`: a fixed order.

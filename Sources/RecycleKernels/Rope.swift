@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Rotary position embedding tables and their application.
 ///

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 
 /// Where the tools look for a model when none is named: shared by the `recycle` CLI and
 /// the benchmarks, so both find the same file.

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 import RecycleModel
 
 /// Which CPU this is, as far as measured costs go: a saved cost curve is only worth reading on
@@ -19,6 +24,6 @@ enum CPUIdentity {
         guard !wanted.isEmpty else { return machine }
         var crc = CRC32()
         Array(wanted.joined(separator: "\n").utf8).withUnsafeBytes { crc.update($0) }
-        return machine + "-" + String(format: "%08x", crc.value)
+        return machine + "-" + hex8(crc.value)
     }()
 }

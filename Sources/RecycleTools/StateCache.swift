@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 import RecycleDecoding
 import RecycleModel
 
@@ -41,7 +46,7 @@ public final class StateCache {
             warn("state cache: neither XDG_CACHE_HOME nor HOME is an absolute path; running without the cache")
             return nil
         }
-        let directory = root + "/" + String(format: "%08x-%d", model.storedChecksum, model.fileSize)
+        let directory = root + "/" + hex8(model.storedChecksum) + "-\(model.fileSize)"
         let lock: FileLock?
         do {
             try makeDirectories(directory)

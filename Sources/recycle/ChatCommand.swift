@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 import RecycleArguments
 import RecycleDecoding
 import RecycleModel
@@ -36,7 +41,7 @@ struct ChatCommand {
         Output.log("Chat with the model. An empty line, Ctrl-D or Ctrl-C at the prompt ends the conversation; Ctrl-C stops a reply.")
         while true {
             sink.write("> ")
-            guard sink.failure == nil, let line = input.next(), !line.trimmingCharacters(in: .whitespaces).isEmpty else { break }
+            guard sink.failure == nil, let line = input.next(), !line.allSatisfy(\.isWhitespace) else { break }
             var messages = first ? (system.map { [$0] } ?? []) : []
             messages.append(ChatMessage(role: "user", content: line))
             let turn = template.pieces(messages, defaultSystemPrompt: first ? fallback : nil, addGenerationPrompt: true)

@@ -1,7 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 import RecycleArguments
 import RecycleDecoding
 import RecycleModel
+import RecycleTools
 
 /// `recycle generate`: prompt in, streamed text (or one JSON object) out.
 struct GenerateCommand {
@@ -118,12 +124,12 @@ struct GenerateCommand {
 /// its verified nodes per pass.
 func summary(_ r: GenerationResult, run: RunOptions) -> String {
     let reused = r.reusedTokens > 0 ? " (\(r.reusedTokens) cached)" : ""
-    var line = String(format: "prompt %d tokens%@ in %.1f ms; generated %d tokens in %.1f ms at %.2f tok/s; stop: %@; %d threads",
-                      r.promptTokens.count, reused, r.prefillSeconds * 1000, r.tokens.count, r.decodeSeconds * 1000,
-                      r.tokensPerSecond, r.stopReason.rawValue, run.threads)
+    var line = "prompt \(r.promptTokens.count) tokens\(reused) in \(fixed(r.prefillSeconds * 1000, 1)) ms; "
+        + "generated \(r.tokens.count) tokens in \(fixed(r.decodeSeconds * 1000, 1)) ms at \(fixed(r.tokensPerSecond, 2)) tok/s; "
+        + "stop: \(r.stopReason.rawValue); \(run.threads) threads"
     if run.drafter.drafts {
-        line += String(format: "; drafter %@: %d passes, %.2f tokens per pass, %.2f nodes verified per pass",
-                       run.drafter.name, r.forwardPasses, r.meanAccepted, Double(r.verifiedNodes) / Double(max(r.forwardPasses, 1)))
+        line += "; drafter \(run.drafter.name): \(r.forwardPasses) passes, \(fixed(r.meanAccepted, 2)) tokens per pass, "
+            + "\(fixed(Double(r.verifiedNodes) / Double(max(r.forwardPasses, 1)), 2)) nodes verified per pass"
     }
     return line
 }

@@ -1,6 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 import RecycleArguments
 import RecycleModel
+import RecycleTools
 
 /// `recycle inspect PATH [--verify]`: what a weights file holds, and whether it is intact.
 struct InspectCommand {
@@ -33,9 +39,9 @@ struct InspectCommand {
         for t in file.tensors {
             byType[t.dtype.rawValue, default: (0, 0)].count += 1
             byType[t.dtype.rawValue, default: (0, 0)].bytes += t.length
-            let name = t.name.padding(toLength: 28, withPad: " ", startingAt: 0)
-            let dtype = t.dtype.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)
-            let shape = "\(t.shape)".padding(toLength: 14, withPad: " ", startingAt: 0)
+            let name = padded(t.name, 28)
+            let dtype = padded(t.dtype.rawValue, 5)
+            let shape = padded("\(t.shape)", 14)
             lines.append("  \(name) \(dtype) \(shape) offset \(t.fileOffset), \(t.length) bytes")
         }
         for (dtype, s) in byType.sorted(by: { $0.key < $1.key }) {

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 import RecycleDecoding
 
 /// Ctrl-C (SIGINT) and SIGTERM alike: the first one finishes the current step (or prefill

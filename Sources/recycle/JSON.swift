@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 import RecycleArguments
 
 /// A JSON value that keeps the order of object keys, for readable `--json` output.

@@ -157,6 +157,23 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(both.stderr.contains("--special is for raw prompts"), both.stderr)
     }
 
+    /// The CLI links FoundationEssentials, never the full Foundation: that keeps a static
+    /// binary at 14 MB instead of 58 (Foundation's ICU data alone is 34 MB).
+    func testBinaryLinksNoFullFoundation() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        process.arguments = [Self.recycleBinary.path]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let libraries = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertTrue(libraries.contains("libswiftCore.so"), libraries)  // ldd did list the Swift libraries
+        for library in ["libFoundation.so", "libFoundationInternationalization.so", "lib_FoundationICU.so"] {
+            XCTAssertFalse(libraries.contains(library), "\(library) is linked:\n\(libraries)")
+        }
+    }
+
     func testHelpAndInspect() throws {
         let help = try recycle(["--help"])
         XCTAssertEqual(help.status, 0)

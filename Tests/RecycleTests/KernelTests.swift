@@ -179,7 +179,9 @@ final class KernelTests: XCTestCase {
             let pool = WorkerPool(threads: 2)
             var separate = parts.map { [Float](repeating: .nan, count: n * $0.rows) }
             for (i, w) in parts.enumerated() {
-                matmul(w, x: x, xStride: cols, y: &separate[i], yStride: w.rows, columns: n, pool: pool)
+                separate[i].withUnsafeMutableBufferPointer {
+                    matmul(w, x: x, xStride: cols, y: $0.baseAddress!, yStride: w.rows, columns: n, pool: pool)
+                }
             }
             let ys = parts.map { UnsafeMutablePointer<Float>.allocate(capacity: n * $0.rows) }
             defer { for y in ys { y.deallocate() } }

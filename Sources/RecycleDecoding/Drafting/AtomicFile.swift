@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 
 /// Files that a reader only ever sees whole, old or new: matrix files and the state
 /// cache's files. One implementation for both, so that both survive a crash the same way.
@@ -18,16 +23,25 @@ public enum AtomicFile {
     /// A regular file's bytes (a FIFO or a directory is refused, not waited on or read).
     public static func read(path: String) throws(Error) -> [UInt8] {
         let target = try resolve(path)
+        func fail(_ reason: String) -> Error { .unreadable(path: path, reason: reason) }
+        func failure() -> Error { fail(String(cString: strerror(errno))) }
+        // O_NONBLOCK: opening a FIFO would otherwise wait for a writer; it changes nothing
+        // for a regular file, the only kind read on.
+        let fd = open(target, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw failure() }
+        defer { close(fd) }
         var info = stat()
-        // Checked first: reading a FIFO would block until some writer came.
-        if stat(target, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
-            throw .unreadable(path: path, reason: "not a regular file")
+        guard fstat(fd, &info) == 0 else { throw failure() }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw fail("not a regular file") }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw failure() }
+            if count == 0 { return bytes }
+            bytes += chunk[..<count]
         }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: target)) } catch {
-            throw .unreadable(path: path, reason: error.localizedDescription)
-        }
-        return [UInt8](data)
     }
 
     /// Writes `bytes` to `path` atomically and durably: a temporary file in the same directory,

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 
 /// What a verification pass of `n` nodes costs on this machine, measured rather than assumed.
 ///
@@ -105,18 +110,22 @@ public final class CostCurve: PersistentState {
 
     /// JSON: `{"version": 1, "classes": {"0": [[1, 0.0121], [2, 0.0135], ...], ...}}`.
     public func encoded() -> [UInt8] {
-        let classes = Dictionary(uniqueKeysWithValues: points.map { (String($0.key), $0.value.map { [$0.nodes, $0.seconds] as [Any] }) })
-        let object: [String: Any] = ["version": 1, "classes": classes]
-        return [UInt8]((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+        let classes = Dictionary(uniqueKeysWithValues: points.map { (String($0.key), $0.value.map { [Double($0.nodes), $0.seconds] }) })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return [UInt8]((try? encoder.encode(Stored(version: 1, classes: classes))) ?? Data())
+    }
+
+    private struct Stored: Codable {
+        var version: Int
+        var classes: [String: [[Double]]]
     }
 
     public func restore(from bytes: [UInt8], source: String) throws(PersistentStateError) {
         let bad = PersistentStateError("\(source) is not a valid cost curve")
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              object["version"] as? Int == 1, let classes = object["classes"] as? [String: [[Double]]]
-        else { throw bad }
+        guard let stored = try? JSONDecoder().decode(Stored.self, from: Data(bytes)), stored.version == 1 else { throw bad }
         var restored: [Int: [(nodes: Int, seconds: Double)]] = [:]
-        for (key, pairs) in classes {
+        for (key, pairs) in stored.classes {
             guard let c = Int(key), (0..<64).contains(c), !pairs.isEmpty else { throw bad }
             var measured: [(nodes: Int, seconds: Double)] = []
             for pair in pairs {

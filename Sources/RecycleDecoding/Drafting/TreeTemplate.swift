@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Glibc
 
 /// The shape of a Token Recycling draft tree: each node is a path of candidate ranks from
 /// the root. `[0, 1]` is the rank-1 candidate of the rank-0 candidate of the root token.
@@ -55,30 +60,9 @@ public struct TreeTemplate: Sendable, Equatable {
     public static func named(_ nameOrPath: String, k: Int) throws(Error) -> TreeTemplate {
         if let paths = builtIn[nameOrPath] { return try TreeTemplate(name: nameOrPath, paths: paths, k: k) }
         guard FileManager.default.fileExists(atPath: nameOrPath) else { throw .unknownName(nameOrPath) }
-        var info = stat()
-        // Checked first: reading a FIFO would block until some writer came.
-        guard stat(nameOrPath, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            throw .unreadable("\(nameOrPath): not a regular file")
-        }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: nameOrPath)))
-        } catch {
-            throw .unreadable("\(nameOrPath): \(error.localizedDescription)")
-        }
-        let expected = "expected a JSON list of rank paths such as [[0], [1], [0, 0]]"
-        guard let nodes = ((object as? [String: Any])?["nodes"] ?? object) as? [[Any]] else {
-            throw .unreadable("\(nameOrPath): \(expected)")
-        }
-        // Not `as? [[Int]]`: Foundation bridges 1.0 and true to 1, so a typo would pass as a rank.
-        let paths = try nodes.map { node throws(Error) in
-            try node.map { value throws(Error) in
-                guard let number = value as? NSNumber, ["i", "l", "q", "s"].contains(String(cString: number.objCType)) else {
-                    throw .unreadable("\(nameOrPath): rank \(value) in node \(node) is not an integer; \(expected)")
-                }
-                return number.intValue
-            }
-        }
+        let bytes: [UInt8]
+        do { bytes = try AtomicFile.read(path: nameOrPath) } catch { throw .unreadable(error.description) }
+        let paths = try TreeFile.paths(json: bytes, source: nameOrPath)
         return try TreeTemplate(name: nameOrPath, paths: paths, k: k)
     }
 

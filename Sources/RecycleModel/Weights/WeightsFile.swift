@@ -1,8 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import RecycleKernels
-#if canImport(Glibc)
-import Glibc
 #endif
+import Glibc
+import RecycleKernels
 
 /// One entry of the tensor directory, after validation.
 public struct TensorInfo: Sendable, Equatable {
