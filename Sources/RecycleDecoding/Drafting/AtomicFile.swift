@@ -34,6 +34,7 @@ public enum AtomicFile {
         guard fstat(fd, &info) == 0 else { throw failure() }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw fail("not a regular file") }
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(Int(info.st_size), 1 << 26))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
