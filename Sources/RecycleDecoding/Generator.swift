@@ -84,11 +84,12 @@ public final class Generator {
     }
 
     /// Generates up to `maxTokens` tokens after `prompt`, calling `onToken` with each as soon as
-    /// it is known (the stop token included). With any drafter, the tokens are those of plain
-    /// decoding with the same sampler (and seed), token for token.
+    /// it is known (the stop token included), and `onStep`, if given, with each step as it
+    /// ends (after its tokens). With any drafter, the tokens are those of plain decoding with
+    /// the same sampler (and seed), token for token; observing steps changes none of them.
     public func generate(
         prompt: [Int32], maxTokens: Int, sampler: Sampler, drafter: Drafter = NoDrafter(),
-        topLogits: Int = 0, onToken: (Int32) -> Void = { _ in }
+        topLogits: Int = 0, onToken: (Int32) -> Void = { _ in }, onStep: ((StepReport) -> Void)? = nil
     ) throws(ForwardError) -> GenerationResult {
         guard !prompt.isEmpty else { throw .emptyInput }
         var result = GenerationResult(promptTokens: prompt)
@@ -133,8 +134,11 @@ public final class Generator {
         var root = prompt[prompt.count - 1]
         let decodeStart = clock.now
         while true {
+            let draftStart = clock.now
             var tree = drafter.draft(root: root, context: cachedTokens + [root])
             tree = tree.prefix(min(tree.count, capacity - transformer.cache.count))
+            // Read now: the drafter's next `observe` moves its cost curve.
+            let sizing = onStep == nil ? nil : drafter.lastSizing
             let passStart = clock.now, context = transformer.cache.count
             let logits = try transformer.forward(tree: tree.tokens, parents: tree.parents)
             let passSeconds = passStart.duration(to: clock.now).seconds
@@ -163,6 +167,12 @@ public final class Generator {
                 }
             }
             record(emitted, in: &result.acceptHistogram)
+            if let onStep {
+                onStep(StepReport(tree: tree, context: context, acceptedPath: step.path, choices: step.produced,
+                                  produced: Array(step.produced.prefix(emitted)), rewrites: drafter.lastRewrites,
+                                  sizing: sizing, draftSeconds: draftStart.duration(to: passStart).seconds,
+                                  passSeconds: passSeconds))
+            }
             if finished { break }
             if Interrupt.requested.load(ordering: .relaxed) { result.stopReason = .interrupted; break }
             root = step.produced[step.produced.count - 1]

@@ -38,6 +38,7 @@ struct ChatCommand {
         var first = true
         var sink = TextSink()
         var input = PromptReader()
+        let onStep = run.stepObserver()
         Output.log("Chat with the model. An empty line, Ctrl-D or Ctrl-C at the prompt ends the conversation; Ctrl-C stops a reply.")
         while true {
             sink.write("> ")
@@ -54,11 +55,13 @@ struct ChatCommand {
             var stream = StreamingDecoder(tokenizer: model.tokenizer)
             let stops = model.stopTokens
             Interrupt.requested.store(false, ordering: .relaxed)
+            run.trace?.begin(model: run.modelPath, drafter: run.drafter, sampler: run.sampler, prompt: conversation)
             do {
                 let result = try generator.generate(prompt: conversation, maxTokens: maxTokens, sampler: run.sampler,
-                                                    drafter: run.drafter) { token in
+                                                    drafter: run.drafter, onToken: { token in
                     if !stops.contains(token) { sink.write(stream.append(token)) }
-                }
+                }, onStep: onStep)
+                run.trace?.end(result, text: model.tokenizer.decode(result.tokens.filter { !stops.contains($0) }))
                 sink.write(stream.finish() + "\n")
                 Output.log(summary(result, run: run))
                 conversation += result.tokens
@@ -74,5 +77,6 @@ struct ChatCommand {
         // Saved before the output's failure is reported: a closed stdout must not lose the state.
         try run.saveState()
         try sink.check()
+        try run.checkTrace()
     }
 }

@@ -55,15 +55,17 @@ struct GenerateCommand {
         var sink = TextSink()
         let stops = model.stopTokens
         let result: GenerationResult
+        run.trace?.begin(model: run.modelPath, drafter: run.drafter, sampler: run.sampler, prompt: promptTokens)
         do {
             result = try generator.generate(prompt: promptTokens, maxTokens: maxTokens, sampler: run.sampler,
-                                            drafter: run.drafter, topLogits: topLogits) { token in
+                                            drafter: run.drafter, topLogits: topLogits, onToken: { token in
                 guard !json, !stops.contains(token) else { return }
                 sink.write(stream.append(token))
-            }
+            }, onStep: run.stepObserver())
         } catch {
             throw Failure(error.description)
         }
+        run.trace?.end(result, text: model.tokenizer.decode(result.tokens.filter { !stops.contains($0) }))
         // Saved before the output's fate is known: a closed pipe must not lose the state.
         try run.saveState()
         if json {
@@ -73,6 +75,7 @@ struct GenerateCommand {
             Output.log(summary(result, run: run))
             try sink.check()
         }
+        try run.checkTrace()
     }
 
     /// The prompt as the model sees it: raw, or rendered with the chat template. A raw prompt

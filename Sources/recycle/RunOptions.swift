@@ -25,10 +25,13 @@ struct RunOptions {
         .init(names: ["--matrix"], kind: .value),
         .init(names: ["--no-cache"], kind: .flag),
         .init(names: ["-k"], kind: .value),
+        .init(names: ["--trace"], kind: .value),
+        .init(names: ["--show-steps"], kind: .flag),
         .init(names: ["--help", "-h"], kind: .flag),
     ]
 
     let model: Model
+    let modelPath: String
     let threads: Int
     let sampler: Sampler
     /// Whether the seed was chosen here (so the user should be told it).
@@ -46,6 +49,10 @@ struct RunOptions {
     /// What the cache loads and saves: the drafter's persistent state, less the matrix when
     /// `--matrix` names its file.
     let cachedState: [any PersistentState]
+    /// `--trace FILE`: every step written down as it ends.
+    let trace: TraceWriter?
+    /// `--show-steps`: a line per step on stderr.
+    let showSteps: Bool
 
     init(_ args: Arguments) throws {
         threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, in: 1...1024)
@@ -79,6 +86,7 @@ struct RunOptions {
             do { path = try DefaultModel.locate() } catch { throw Failure(error.description) }
         }
         do { model = try Model(path: path) } catch { throw Failure(error.description) }
+        modelPath = path
         do { drafter = try choice.make(vocabularySize: model.config.vocabSize) } catch { throw UsageError(error.description) }
         drafterChoice = choice
         matrix = drafter.persistentState.first { $0.name == "matrix" }
@@ -101,6 +109,33 @@ struct RunOptions {
             ? nil : StateCache.open(model: model.file, threads: threads) { Output.log("recycle: \($0)") }
         cache?.load(cached)
         cachedState = cached
+        showSteps = args.has("--show-steps")
+        if let path = args.string("--trace") {
+            guard !path.isEmpty else { throw UsageError("--trace needs a file path, got an empty string") }
+            do { trace = try TraceWriter(path: path, tokenizer: model.tokenizer) } catch { throw Failure(error.description) }
+        } else {
+            trace = nil
+        }
+    }
+
+    /// What `--trace` and `--show-steps` do with each step; nil when neither is asked for, so
+    /// that the generator builds no step reports at all.
+    func stepObserver() -> ((StepReport) -> Void)? {
+        guard trace != nil || showSteps else { return nil }
+        var number = 0
+        // On a terminal the text streams on the same screen: start each line on its own.
+        let prefix = isatty(1) != 0 && isatty(2) != 0 ? "\n" : ""
+        return { [trace, showSteps, tokenizer = model.tokenizer] report in
+            trace?.step(report)
+            if showSteps { Output.log(prefix + stepLine(report, number: number, tokenizer: tokenizer)) }
+            number += 1
+        }
+    }
+
+    /// A trace that could not be written is an error, reported after the text and the saved
+    /// state, which it must not cost.
+    func checkTrace() throws {
+        if let failure = trace?.failure { throw Failure(failure) }
     }
 
     /// Refuses a context this machine cannot hold, before anything is allocated for it.

@@ -53,6 +53,10 @@ let usage = """
                               exit (instead of the state cache; a bad FILE is an error)
           --no-cache          neither read nor write the state cache (below)
       -k N                    recycle, hybrid: candidates per token in the matrix (default 8)
+          --trace FILE        write every verification pass to FILE (JSON Lines: the tree, where
+                              each guess came from, what the model chose, the rows rewritten);
+                              draw it with 'recycle trace FILE'
+          --show-steps        a line per pass on stderr while the text streams
 
     Text streams to stdout; timings go to stderr. Ctrl-C or SIGTERM stops generation and
     keeps what was generated (a second one exits at once); at the chat prompt it ends the chat.

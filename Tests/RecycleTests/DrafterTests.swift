@@ -69,6 +69,9 @@ final class DrafterTests: XCTestCase {
         let tree = recycler.draft(root: 5, context: [5])
         XCTAssertEqual(tree.tokens, [5, 6, 7, 8, 9, 1, 4])
         XCTAssertEqual(tree.parents, [-1, 0, 0, 1, 1, 2, 3])
+        // Each node says which row and rank it came from (for traces).
+        XCTAssertEqual(tree.sources.map(\.rowOf), [nil, 5, 5, 6, 6, 7, 8])
+        XCTAssertEqual(tree.sources.map(\.rank), [nil, 0, 1, 0, 1, 0, 1])
         let v = Verification(tree: tree, acceptedPath: [0, 1], produced: [6, 3],
                              candidates: [1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5], candidatesPerNode: 2)
         recycler.observe(v)
@@ -77,11 +80,15 @@ final class DrafterTests: XCTestCase {
         XCTAssertEqual(Array(rows[12..<14]), [3, 4])  // row 6, from node 1
         XCTAssertEqual(Array(rows[2..<4]), [2, 3])  // row 1, from node 5
         XCTAssertEqual(Array(rows[8..<10]), [4, 5])  // row 4, from node 6
-        // A token twice in one tree: the later node's candidates win, as in the official code.
+        XCTAssertEqual(recycler.lastRewrites.map(\.token), [5, 6, 7, 8, 9, 1, 4])
+        XCTAssertEqual(recycler.lastRewrites[0], RowRewrite(token: 5, before: [6, 7], after: [1, 2], writes: 1))
+        // A token twice in one tree: the later node's candidates win, as in the official code;
+        // a trace lists the row once, as it was before the pass and as the last write left it.
         var twice = DraftTree(root: 3)
         twice.add(3, parent: 0)
         recycler.observe(Verification(tree: twice, acceptedPath: [0], produced: [1], candidates: [1, 1, 2, 2], candidatesPerNode: 2))
         XCTAssertEqual(Array(recycler.matrix.values[6..<8]), [2, 2])
+        XCTAssertEqual(recycler.lastRewrites, [RowRewrite(token: 3, before: [0, 0], after: [2, 2], writes: 2)])
     }
 
     /// A matrix whose rows hold distinct tokens, so that no two drafted nodes merge.
@@ -104,10 +111,10 @@ final class DrafterTests: XCTestCase {
         let matrix = distinctMatrix()
         func draft(_ auto: AutoTree, _ cost: (Int) -> Double) -> DraftTree {
             let costs = measured(cost)
-            return auto.draft(root: 1, matrix: matrix, costs: costs, context: 100)
+            return auto.draft(root: 1, matrix: matrix, costs: costs, context: 100).tree
         }
         var auto = AutoTree(k: 8)
-        XCTAssertEqual(auto.draft(root: 1, matrix: matrix, costs: CostCurve(), context: 100).count, 1, "no measurements: plain decoding")
+        XCTAssertEqual(auto.draft(root: 1, matrix: matrix, costs: CostCurve(), context: 100).tree.count, 1, "no measurements: plain decoding")
         // Rank 0 right half the time, rank 1 a fifth of the time.
         for i in 0..<100 { auto.record(rank: i % 10 < 5 ? 0 : i % 10 < 7 ? 1 : nil) }
         // Verification nearly free (memory-bound machine): a big tree pays.
@@ -178,9 +185,10 @@ final class DrafterTests: XCTestCase {
         var auto = AutoTree(k: 8)
         for i in 0..<40 { auto.record(rank: i % 8) }
         let costs = measured(context: 10) { n in 1 + 0.0001 * Double(n) }
-        let tree = auto.draft(root: 3, matrix: matrix, costs: costs, context: 10)
+        let tree = auto.draft(root: 3, matrix: matrix, costs: costs, context: 10).tree
         XCTAssertEqual(tree.tokens, [3] + [Int32](repeating: 0, count: tree.count - 1))
         XCTAssertEqual(tree.parents, Array(-1..<(tree.count - 1)), "one chain of zeros, not eight copies per level")
+        XCTAssertEqual(tree.sources[1], .recycled(rowOf: 3, rank: 0), "a merged node keeps its first source")
     }
 
     func testPromptLookupCopiesTheLatestMatch() {
@@ -189,6 +197,8 @@ final class DrafterTests: XCTestCase {
         let tree = pld.draft(root: 9, context: [4, 7, 8, 9, 1, 2, 3, 7, 8, 9])
         XCTAssertEqual(tree.tokens, [9, 1, 2, 3, 7])
         XCTAssertEqual(tree.parents, [-1, 0, 1, 2, 3])
+        XCTAssertEqual(tree.sources.map(\.copiedFrom), [nil, 4, 5, 6, 7], "positions in the context")
+        XCTAssertEqual(tree.sources.map(\.matchLength), [nil, 3, 3, 3, 3])
         XCTAssertEqual(pld.draft(root: 5, context: [1, 2, 5]).count, 1, "no match: the root alone")
     }
 

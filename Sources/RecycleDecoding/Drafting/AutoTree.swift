@@ -42,8 +42,8 @@ public struct AutoTree: Sendable {
 
     /// The recycled tree worth verifying after `root` on a context of `context` tokens: the
     /// most likely nodes, as many as the cost of a pass makes worth it (none while the costs
-    /// are not measured or nothing has been observed yet).
-    public func draft(root: Int32, matrix: AdjacencyMatrix, costs: CostCurve, context: Int) -> DraftTree {
+    /// are not measured or nothing has been observed yet), and how its size was chosen.
+    public func draft(root: Int32, matrix: AdjacencyMatrix, costs: CostCurve, context: Int) -> (tree: DraftTree, choice: SizeChoice) {
         var tree = CandidateTree(root: root)
         addRecycled(to: &tree, under: 0, token: root, base: 1, matrix: matrix)
         return tree.best(costs: costs, context: context, margin: Self.margin)
@@ -63,7 +63,9 @@ public struct AutoTree: Sendable {
             let p = parent.p * (path.count == 1 ? first : rate)[path[path.count - 1]]
             guard p > 0 else { continue }
             let child = matrix.candidate(after: parent.token, rank: path[path.count - 1])
-            placed[i + 1] = (tree.add(child, parent: parent.node, p: p), child, p)
+            let rank = path[path.count - 1]
+            let node = tree.add(child, parent: parent.node, p: p, source: .recycled(rowOf: parent.token, rank: rank))
+            placed[i + 1] = (node, child, p)
         }
     }
 }

@@ -19,13 +19,14 @@ struct CandidateTree {
     /// Adds `token` under node `parent` with acceptance probability `p`, or raises the
     /// estimate of the node already there; returns the node.
     @discardableResult
-    mutating func add(_ token: Int32, parent: Int, p: Double) -> Int {
+    mutating func add(_ token: Int32, parent: Int, p: Double, source: DraftSource) -> Int {
         let key = UInt64(parent) << 32 | UInt64(UInt32(bitPattern: token))
         if let node = children[key] {
             probabilities[node] = max(probabilities[node], p)
+            tree.addSource(source, to: node)
             return node
         }
-        let node = tree.add(token, parent: parent)
+        let node = tree.add(token, parent: parent, source: source)
         children[key] = node
         probabilities.append(p)
         depths.append(depths[parent] + 1)
@@ -33,18 +34,21 @@ struct CandidateTree {
     }
 
     /// The draft: the root and the `m` most likely nodes, where `m` maximises the expected
-    /// tokens per second under `costs` (see `CostCurve.bestSize`).
-    func best(costs: CostCurve, context: Int, margin: Double) -> DraftTree {
+    /// tokens per second under `costs` (see `CostCurve.bestSize`), and how that size was chosen.
+    func best(costs: CostCurve, context: Int, margin: Double) -> (tree: DraftTree, choice: SizeChoice) {
         // Most likely first; on ties shallower first, then older, so parents precede children.
         let ranked = (1..<tree.count).sorted {
             (probabilities[$0], -depths[$0], -$0) > (probabilities[$1], -depths[$1], -$1)
         }
-        let m = costs.bestSize(ranked.map { probabilities[$0] }, context: context, margin: margin)
+        let estimates = ranked.map { probabilities[$0] }
+        let m = costs.bestSize(estimates, context: context, margin: margin)
         // In the order they were added, which lists every parent before its children.
         let chosen = ranked.prefix(m).sorted()
         var index = [0: 0]
         var draft = DraftTree(root: tree.tokens[0])
-        for node in chosen { index[node] = draft.add(tree.tokens[node], parent: index[tree.parents[node]]!) }
-        return draft
+        for node in chosen {
+            index[node] = draft.add(tree.tokens[node], parent: index[tree.parents[node]]!, source: tree.sources[node])
+        }
+        return (draft, SizeChoice(probabilities: estimates, chosen: m, context: context))
     }
 }

@@ -5,21 +5,37 @@
 public struct DraftTree: Sendable, Equatable {
     public private(set) var tokens: [Int32]
     public private(set) var parents: [Int]
+    /// Where each node's guess came from (the root's is empty), for traces.
+    public private(set) var sources: [DraftSource]
 
     public init(root: Int32) {
         tokens = [root]
         parents = [-1]
+        sources = [DraftSource()]
     }
 
     public var count: Int { tokens.count }
 
     /// Adds `token` as a child of node `parent` and returns the new node's index.
     @discardableResult
-    public mutating func add(_ token: Int32, parent: Int) -> Int {
+    public mutating func add(_ token: Int32, parent: Int, source: DraftSource = DraftSource()) -> Int {
         precondition(parent >= 0 && parent < tokens.count, "a parent must already be in the tree")
         tokens.append(token)
         parents.append(parent)
+        sources.append(source)
         return tokens.count - 1
+    }
+
+    /// Records that node `node`'s token was proposed by `source` too.
+    mutating func addSource(_ source: DraftSource, to node: Int) {
+        sources[node] = sources[node].merged(with: source)
+    }
+
+    /// The depth of every node (the root's is 0).
+    public var depths: [Int] {
+        var depths = [0]
+        for i in 1..<max(count, 1) { depths.append(depths[parents[i]] + 1) }
+        return depths
     }
 
     /// The first `count` nodes (still a tree: parents come first).
@@ -27,6 +43,7 @@ public struct DraftTree: Sendable, Equatable {
         var t = self
         t.tokens.removeLast(tokens.count - count)
         t.parents.removeLast(parents.count - count)
+        t.sources.removeLast(sources.count - count)
         return t
     }
 }
@@ -100,6 +117,11 @@ public protocol Drafter: AnyObject {
     /// What the drafter learns that is worth keeping after the process ends (a matrix, a
     /// cost curve), for a state cache or `--matrix` to save and restore.
     var persistentState: [any PersistentState] { get }
+    /// The matrix rows the last `observe` rewrote, for a trace (read before the next one).
+    var lastRewrites: [RowRewrite] { get }
+    /// How the last tree's size was chosen, for a trace (read before the next `observe`);
+    /// nil when the size is fixed.
+    var lastSizing: TreeSizing? { get }
 }
 
 extension Drafter {
@@ -108,6 +130,8 @@ extension Drafter {
     public var learnsFromPrompt: Bool { false }
     public func observePrompt(tokens: [Int32], candidates: [Int32]) {}
     public var persistentState: [any PersistentState] { [] }
+    public var lastRewrites: [RowRewrite] { [] }
+    public var lastSizing: TreeSizing? { nil }
 }
 
 /// Plain decoding: never drafts, so every pass confirms exactly one token.

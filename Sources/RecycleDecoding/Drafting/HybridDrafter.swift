@@ -24,6 +24,7 @@ public final class HybridDrafter: Drafter {
     private var besideSpine: AutoTree
     /// The tokens of the last spine drafted (empty: none).
     private var lastSpine: [Int32] = []
+    private var lastChoice: SizeChoice?
 
     public init(vocabularySize: Int, k: Int = 8, start: TokenRecycler.Start = .hot, costs: CostCurve = CostCurve()) {
         recycler = TokenRecycler(vocabularySize: vocabularySize, k: k, shape: .auto, start: start, costs: costs)
@@ -57,8 +58,13 @@ public final class HybridDrafter: Drafter {
             auto.addRecycled(to: &tree, under: node.node, token: node.token, base: node.p, matrix: matrix, levels: 1,
                              firstLevel: last ? nil : beside)
         }
-        return tree.best(costs: recycler.costs, context: context.count, margin: AutoTree.margin)
+        let (draft, choice) = tree.best(costs: recycler.costs, context: context.count, margin: AutoTree.margin)
+        lastChoice = choice
+        return draft
     }
+
+    public var lastRewrites: [RowRewrite] { recycler.lastRewrites }
+    public var lastSizing: TreeSizing? { lastChoice?.sizing(costs: recycler.costs, hitRates: recycler.auto.rates) }
 
     public func observe(_ verification: Verification) {
         // Before the matrix learns from this step: ranks as they stood when drafting.

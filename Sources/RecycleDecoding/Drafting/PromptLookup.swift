@@ -26,8 +26,8 @@ public final class PromptLookup: Drafter {
             while start >= 0 {
                 if context[start..<(start + n)].elementsEqual(suffix) {
                     var parent = 0
-                    for t in context[(start + n)..<min(start + n + draftLength, end)] {
-                        parent = tree.add(t, parent: parent)
+                    for position in (start + n)..<min(start + n + draftLength, end) {
+                        parent = tree.add(context[position], parent: parent, source: .copied(from: position, matchLength: n))
                     }
                     return tree
                 }

@@ -9,6 +9,7 @@
 public final class SuffixDrafter: Drafter {
     private var spine = SuffixSpine()
     public let costs: CostCurve
+    private var lastChoice: SizeChoice?
 
     public init(costs: CostCurve = CostCurve()) { self.costs = costs }
 
@@ -22,8 +23,12 @@ public final class SuffixDrafter: Drafter {
         spine.catchUp(with: context)
         var tree = CandidateTree(root: root)
         _ = spine.addSpine(to: &tree)
-        return tree.best(costs: costs, context: context.count, margin: AutoTree.margin)
+        let (draft, choice) = tree.best(costs: costs, context: context.count, margin: AutoTree.margin)
+        lastChoice = choice
+        return draft
     }
+
+    public var lastSizing: TreeSizing? { lastChoice?.sizing(costs: costs, hitRates: nil) }
 
     public func observe(_ verification: Verification) {
         costs.record(nodes: verification.tree.count, seconds: verification.seconds, context: verification.context)

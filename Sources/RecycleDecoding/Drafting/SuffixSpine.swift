@@ -67,7 +67,7 @@ struct SuffixSpine {
         var p = 1.0, parent = 0
         for (depth, token) in tokens.enumerated() {
             p *= hits[lengthClass][depth] / trials[lengthClass][depth]
-            parent = tree.add(token, parent: parent, p: p)
+            parent = tree.add(token, parent: parent, p: p, source: .copied(from: match.end + 1 + depth, matchLength: match.length))
             nodes.append((parent, token, p))
         }
         return nodes

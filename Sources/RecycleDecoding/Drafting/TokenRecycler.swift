@@ -25,6 +25,9 @@ public final class TokenRecycler: Drafter {
     public private(set) var auto: AutoTree
     /// What a pass costs, for `TreeShape.auto`.
     public let costs: CostCurve
+    /// The last auto tree's sizing, and the rows the last pass rewrote, for traces.
+    private var lastChoice: SizeChoice?
+    private var rewriteLog = RewriteLog()
 
     public init(vocabularySize: Int, k: Int = 8, shape: TreeShape, start: Start = .hot, costs: CostCurve = CostCurve()) {
         matrix = AdjacencyMatrix(vocabularySize: vocabularySize, k: k)
@@ -59,13 +62,19 @@ public final class TokenRecycler: Drafter {
         case let .fixed(template):
             var tree = DraftTree(root: root)
             for (path, parent) in zip(template.paths, template.parents) {
-                tree.add(matrix.candidate(after: tree.tokens[parent], rank: path[path.count - 1]), parent: parent)
+                let token = tree.tokens[parent], rank = path[path.count - 1]
+                tree.add(matrix.candidate(after: token, rank: rank), parent: parent, source: .recycled(rowOf: token, rank: rank))
             }
             return tree
         case .auto:
-            return auto.draft(root: root, matrix: matrix, costs: costs, context: context.count)
+            let (tree, choice) = auto.draft(root: root, matrix: matrix, costs: costs, context: context.count)
+            lastChoice = choice
+            return tree
         }
     }
+
+    public var lastRewrites: [RowRewrite] { rewriteLog.rewrites(in: matrix) }
+    public var lastSizing: TreeSizing? { lastChoice?.sizing(costs: costs, hitRates: auto.rates) }
 
     public func observe(_ v: Verification) {
         if shape == .auto {
@@ -75,6 +84,7 @@ public final class TokenRecycler: Drafter {
                 auto.record(rank: matrix.rank(of: token, after: v.tree.tokens[v.acceptedPath[j]]))
             }
         }
+        rewriteLog.record(v.tree.tokens, in: matrix)
         for (i, token) in v.tree.tokens.enumerated() {
             matrix.replaceRow(of: token, with: v.candidates(ofNode: i))
         }

@@ -44,11 +44,9 @@ public struct TraceHeader: Codable, Sendable {
     public var firstStep: Int
     /// The whole prompt (for a chat turn: the conversation so far).
     public var prompt: [TraceToken]
-    /// Prompt tokens whose keys and values an earlier turn had already computed.
-    public var reused: Int
 
     public init(model: String, drafter: String, settings: [TraceSetting], sampling: String, turn: Int,
-                firstStep: Int, prompt: [TraceToken], reused: Int) {
+                firstStep: Int, prompt: [TraceToken]) {
         self.model = model
         self.drafter = drafter
         self.settings = settings
@@ -56,11 +54,10 @@ public struct TraceHeader: Codable, Sendable {
         self.turn = turn
         self.firstStep = firstStep
         self.prompt = prompt
-        self.reused = reused
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, version, model, drafter, settings, sampling, turn, prompt, reused
+        case type, version, model, drafter, settings, sampling, turn, prompt
         case firstStep = "first_step"
     }
 }
@@ -250,17 +247,20 @@ public struct TraceSummary: Codable, Sendable {
     public var text: String
     public var stopReason: String
     public var meanAccepted: Double
+    /// Prompt tokens whose keys and values an earlier turn had already computed.
+    public var reusedTokens: Int
     public var prefillMs: Double
     public var decodeMs: Double
     public var tokensPerSecond: Double
 
-    public init(steps: Int, tokens: Int, text: String, stopReason: String, meanAccepted: Double,
+    public init(steps: Int, tokens: Int, text: String, stopReason: String, meanAccepted: Double, reusedTokens: Int,
                 prefillMs: Double, decodeMs: Double, tokensPerSecond: Double) {
         self.steps = steps
         self.tokens = tokens
         self.text = text
         self.stopReason = stopReason
         self.meanAccepted = meanAccepted
+        self.reusedTokens = reusedTokens
         self.prefillMs = prefillMs
         self.decodeMs = decodeMs
         self.tokensPerSecond = tokensPerSecond
@@ -270,6 +270,7 @@ public struct TraceSummary: Codable, Sendable {
         case type, steps, tokens, text
         case stopReason = "stop_reason"
         case meanAccepted = "mean_accepted"
+        case reusedTokens = "reused_tokens"
         case prefillMs = "prefill_ms"
         case decodeMs = "decode_ms"
         case tokensPerSecond = "tokens_per_second"
