@@ -5,13 +5,18 @@ import Foundation
 #endif
 import Glibc
 import RecycleArguments
+import RecycleDecoding
 import RecycleModel
 import RecycleTools
 
-/// `recycle inspect PATH [--verify]`: what a weights file holds, and whether it is intact.
+/// `recycle inspect PATH [--verify]`: what a weights file holds, and whether it is intact;
+/// or what a Token Recycling matrix file holds (`MatrixInspection`).
 struct InspectCommand {
     static let options: [Arguments.Option] = [
         .init(names: ["--verify"], kind: .flag),
+        .init(names: ["--token"], kind: .value),
+        .init(names: ["--text"], kind: .value),
+        .init(names: ["--model", "-m"], kind: .value),
         .init(names: ["--help", "-h"], kind: .flag),
     ]
 
@@ -22,7 +27,11 @@ struct InspectCommand {
     func run() throws {
         if args.has("--help") { try Output.write(usage + "\n"); return }
         guard args.positionals.count == 1, let path = args.positionals.first else {
-            throw UsageError("inspect needs exactly one weights file path")
+            throw UsageError("inspect needs exactly one file path (weights or matrix)")
+        }
+        if MatrixFile.hasMagic(firstBytes(of: path, count: 8)) { return try MatrixInspection(path: path, args: args).run() }
+        if args.string("--token") != nil || args.string("--text") != nil || args.string("--model") != nil {
+            throw UsageError("--token, --text and --model are for matrix files; \(path) is not one")
         }
         let file: WeightsFile
         do { file = try WeightsFile(path: path) } catch { throw Failure(error.description) }
@@ -61,4 +70,15 @@ struct InspectCommand {
         }
         try Output.write(lines.joined(separator: "\n") + "\n")
     }
+}
+
+/// The first `count` bytes of a file (fewer if it is shorter or unreadable: the full read
+/// that follows reports why).
+private func firstBytes(of path: String, count: Int) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard fd >= 0 else { return [] }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: count)
+    let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, count) }
+    return n > 0 ? Array(bytes[0..<n]) : []
 }

@@ -16,6 +16,9 @@ let usage = """
       recycle generate [options]      generate text from a prompt
       recycle chat [options]          an interactive conversation (KV cache kept between turns)
       recycle inspect PATH [--verify] show a weights file's header, config and tensors
+      recycle inspect MATRIX [--token ID,...] [--text TEXT] [-m MODEL]
+                                      show a saved Token Recycling matrix (a --matrix file, or
+                                      matrix-k8.bin in the state cache) and its rows for tokens
       recycle --help                  this text
 
     generate options:

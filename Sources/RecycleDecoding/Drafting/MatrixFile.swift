@@ -40,6 +40,16 @@ public enum MatrixFile {
         do { return try AtomicFile.read(path: path) } catch { throw Error(error) }
     }
 
+    /// The shape a matrix file's header declares (nil: not a matrix file), to read a file
+    /// whose model is not known yet (`recycle inspect`).
+    public static func shape(of bytes: [UInt8]) -> (k: Int, vocabularySize: Int)? {
+        guard bytes.count >= headerSize, Array(bytes[0..<8]) == magic, u32(bytes, 8) == 1 else { return nil }
+        return (Int(u32(bytes, 12)), Int(u32(bytes, 16)))
+    }
+
+    /// Whether `prefix` (a file's first 8 bytes or more) starts like a matrix file.
+    public static func hasMagic(_ prefix: [UInt8]) -> Bool { prefix.starts(with: magic) }
+
     /// Checks and decodes a matrix's bytes; `source` names them in errors.
     public static func decode(_ bytes: [UInt8], source path: String, vocabularySize: Int, k: Int) throws(Error) -> [Int32] {
         guard bytes.count >= headerSize, Array(bytes[0..<8]) == magic, u32(bytes, 8) == 1 else {
