@@ -19,7 +19,7 @@ struct SpecBench {
         .init(names: ["--questions"], kind: .value), .init(names: ["--per-group"], kind: .value), .init(names: ["--every"], kind: .value), .init(names: ["--max-tokens", "-n"], kind: .value),
         .init(names: ["--drafter"], kind: .value), .init(names: ["--tree"], kind: .value), .init(names: ["--start"], kind: .value), .init(names: ["-k"], kind: .value), .init(names: ["--turns"], kind: .value),
         .init(names: ["--system"], kind: .value), .init(names: ["--temp"], kind: .value), .init(names: ["--seed"], kind: .value),
-        .init(names: ["--save"], kind: .value),
+        .init(names: ["--save"], kind: .value), .init(names: ["--trace"], kind: .value),
     ]
 
     struct Question {
@@ -95,6 +95,8 @@ struct SpecBench {
     let temperature: Float, seed: UInt64
     /// Where to write the JSON report besides the Markdown tables (a long run's record).
     let savePath: String?
+    /// Where each drafter's trace goes, if anywhere: one file per drafter, a header per turn.
+    let traceDirectory: String?
 
     init(_ o: Options) throws {
         path = try o.modelPath()
@@ -127,6 +129,7 @@ struct SpecBench {
         temperature = try o.float("--temp", default: 0, in: 0...100)
         seed = UInt64(try o.int("--seed", default: 1, in: 0...Int.max))
         savePath = o.string("--save")
+        traceDirectory = o.string("--trace")
     }
 
     /// The sampler of one turn: greedy, or sampling with a seed of its own, the same for
@@ -168,6 +171,14 @@ struct SpecBench {
         let context = model.config.contextLength
         let plain = Generator(model: model, contextLength: context, threads: threads)
         let generators = drafters.map { _ in Generator(model: model, contextLength: context, threads: threads) }
+        var traces: [TraceWriter?] = drafters.map { _ in nil }
+        if let traceDirectory {
+            for (d, drafter) in drafters.enumerated() {
+                do { traces[d] = try TraceWriter(path: "\(traceDirectory)/\(drafter.name).jsonl", tokenizer: model.tokenizer) } catch {
+                    throw Failure(error.description)
+                }
+            }
+        }
         let systemMessage: ChatMessage? = system.flatMap { $0 == "none" ? nil : ChatMessage(role: "system", content: $0) }
         let fallback = system == nil ? model.defaultSystemPrompt : nil
 
@@ -185,9 +196,13 @@ struct SpecBench {
                     var reference: [Int32] = []
                     for d in 0...drafters.count {
                         conversations[d] += turnTokens
+                        let trace = d == 0 ? nil : traces[d - 1]
+                        if d > 0 { trace?.begin(model: path, drafter: drafters[d - 1], sampler: sampler, prompt: conversations[d]) }
                         let r = d == 0
                             ? try plain.generate(prompt: conversations[d], maxTokens: maxTokens, sampler: sampler)
-                            : try generators[d - 1].generate(prompt: conversations[d], maxTokens: maxTokens, sampler: sampler, drafter: drafters[d - 1])
+                            : try generators[d - 1].generate(prompt: conversations[d], maxTokens: maxTokens, sampler: sampler,
+                                                             drafter: drafters[d - 1], onStep: trace.map { t in { t.step($0) } })
+                        trace?.end(r, text: model.tokenizer.decode(r.tokens))
                         if d == 0 { reference = r.tokens }
                         tallies[d].add(r, identical: r.tokens == reference)
                         conversations[d] += r.tokens + (r.stopReason == .eos ? [] : [model.tokenizer.eosID])
@@ -205,6 +220,7 @@ struct SpecBench {
             FileHandle.standardError.write(Data(String(format: "[%d/%d] question %d (%@): none %.1f tok/s; %@\n", n + 1, questions.count,
                                                        q.id, q.group, tallies[0].tokensPerSecond, line).utf8))
         }
+        if let failure = traces.lazy.compactMap({ $0?.failure }).first { throw Failure(failure) }
         var overall = [Tally](repeating: Tally(), count: drafters.count + 1)
         for g in order { for d in overall.indices { overall[d].add(groups[g]![d]) } }
         let names = ["none"] + drafters.map(\.name)

@@ -21,14 +21,15 @@ let usage = """
       recycle-bench specbench --questions FILE [-m MODEL] [--per-group N] [--every N] [-n 256]
                     [--drafter LIST] [--tree NAME|FILE] [--start hot|cold] [-k 8]
                     [--turns all|first] [--system TEXT|none] [--temp T [--seed S]] [--save FILE]
-                    [-t T] [--json]
+                    [--trace DIR] [-t T] [--json]
           Spec-Bench: plain decoding and every drafter of LIST (comma-separated, e.g.
           recycle,pld,suffix,hybrid; default recycle) on every question (all turns, ChatML),
           greedy or sampled (--temp, a seed per question and turn, the same for all); per group
           and drafter: MAT, tokens/s, speedup over plain decoding and whether the outputs were
           identical. Tokens/s count all of the drafter's work. --every N takes every N-th
           question of the file, --per-group N the first N per group; --save FILE also writes
-          the JSON report there.
+          the JSON report there; --trace DIR writes DIR/<drafter>.jsonl, every pass of every
+          turn (see 'recycle trace'), and the timings then include the writing.
       recycle-bench drafting [-m MODEL] [--questions FILE] [--context LIST] [--steps S]
                     [--tree NAME|FILE] [--json]
           µs per decoding step (draft + observe; median, p90) of every drafter, and of a bare
