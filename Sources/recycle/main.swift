@@ -19,6 +19,7 @@ let usage = """
       recycle inspect MATRIX [--token ID,...] [--text TEXT] [-m MODEL]
                                       show a saved Token Recycling matrix (a --matrix file, or
                                       matrix-k8.bin in the state cache) and its rows for tokens
+      recycle trace FILE [options]    draw a trace: a step's tree (text, dot, svg) or an HTML page
       recycle --help                  this text
 
     generate options:
@@ -72,6 +73,13 @@ let usage = """
     ~/.cache/recycle, one directory per model file. A bad cache file is ignored with a
     warning; a second process at once uses it without saving. --no-cache turns it off;
     deleting the directory is always safe.
+
+    trace options:
+          --step N            the step to draw, by its number in the file (default: the first
+                              that accepted a drafted token); html opens at it
+          --format F          text (default; the tree in the terminal), dot (Graphviz), svg,
+                              or html (one self-contained page to step through every pass)
+      -o, --output OUT        write to OUT instead of stdout
     """
 
 func run(_ args: [String]) throws {
@@ -88,6 +96,8 @@ func run(_ args: [String]) throws {
         try ChatCommand(Arguments(args.dropFirst(), options: ChatCommand.options)).run()
     case "inspect":
         try InspectCommand(Arguments(args.dropFirst(), options: InspectCommand.options)).run()
+    case "trace":
+        try TraceCommand(Arguments(args.dropFirst(), options: TraceCommand.options)).run()
     default:
         throw UsageError("unknown command \"\(command)\"")
     }
