@@ -1,6 +1,7 @@
 import RecycleArguments
 import RecycleDecoding
 import RecycleModel
+import RecycleTools
 
 /// `recycle-bench forward`: the cost curve cost(N) of one forward pass over N new tokens
 /// on top of a filled KV cache, with logits for every token (what verifying N drafted
@@ -8,6 +9,7 @@ import RecycleModel
 struct ForwardBench {
     static let options: [Arguments.Option] = [
         Options.model, Options.threads, Options.runs, Options.json, .init(names: ["--n"], kind: .value), .init(names: ["--context"], kind: .value),
+        .init(names: ["--svg"], kind: .value),
     ]
 
     struct Result: Encodable {
@@ -28,6 +30,8 @@ struct ForwardBench {
     }
 
     let path: String, threads: Int, runs: Int, batches: [Int], context: Int, json: Bool
+    /// Where to draw the curve as an SVG chart, if anywhere.
+    let svgPath: String?
 
     init(_ o: Options) throws {
         path = try o.modelPath()
@@ -36,6 +40,7 @@ struct ForwardBench {
         batches = try o.ints("--n", default: [1, 2, 4, 8, 16, 32, 64, 80, 128], in: 1...4096)
         context = try o.int("--context", default: 512, in: 0...1 << 20)
         json = o.has("--json")
+        svgPath = o.string("--svg")
     }
 
     func run() throws {
@@ -71,9 +76,27 @@ struct ForwardBench {
                 }
             }
             results.sort { $0.n < $1.n }
+            if let svgPath { try drawChart(results, path: svgPath) }
             report(results)
         } catch {
             throw Failure("\(error)")
+        }
+    }
+
+    /// The curve as a chart: cost(N)/cost(1) is also how many tokens a pass of N nodes must
+    /// confirm to break even with plain decoding, which is why a CPU wants smaller trees than
+    /// a GPU, whose curve stays near 1 far longer (memory-bound).
+    func drawChart(_ results: [Result], path: String) throws {
+        let chart = LineChart(
+            title: "Verifying N tokens in one pass, against one (\(context)-token cache, \(threads) thread\(threads == 1 ? "" : "s"))",
+            xLabel: "N: tokens (tree nodes) in the pass",
+            yLabel: "cost(N) / cost(1)",
+            series: [
+                .init(name: "this CPU: \(Machine(threads: threads).cpu)", points: results.map { (Double($0.n), $0.ratio_to_n1) }),
+                .init(name: "memory-bound ideal (flat)", points: results.map { (Double($0.n), 1) }),
+            ])
+        do { try AtomicFile.write(Array(chart.svg(width: 720, height: 420).document.utf8), path: path) } catch {
+            throw Failure(error.description)
         }
     }
 

@@ -9,8 +9,9 @@ let usage = """
     Usage:
       recycle-bench kernels [--n LIST] [-t T] [--runs R] [--json]
           GOP/s of the batched matmul for every model matrix shape and batch size N.
-      recycle-bench forward [-m MODEL] [--n LIST] [--context C] [-t T] [--runs R] [--json]
-          ms per forward pass of N tokens on top of a C-token cache, and the ratio to N = 1.
+      recycle-bench forward [-m MODEL] [--n LIST] [--context C] [-t T] [--runs R] [--svg FILE] [--json]
+          ms per forward pass of N tokens on top of a C-token cache, and the ratio to N = 1;
+          --svg FILE also draws that ratio as a chart.
       recycle-bench decode [-m MODEL] [-t T] [-n N] [--prefill P] [--mb SIZE] [--runs R] [--json]
           greedy decode tokens/s (N tokens after a chat prompt) and prefill tokens/s (P tokens);
           weight bytes read per token, the GB/s that makes while decoding, and the memread

@@ -29,7 +29,7 @@ struct MatrixInspection {
             guard model.config.vocabSize == vocabulary else {
                 throw Failure("the model has \(model.config.vocabSize) tokens, the matrix \(vocabulary) rows: not its matrix")
             }
-            func shown(_ id: Int32) -> String { "\"" + visible(tokenText(id, model.tokenizer)) + "\" (\(id))" }
+            func shown(_ id: Int32) -> String { quotedToken(tokenText(id, model.tokenizer)) + " (\(id))" }
             lines.append("rows:")
             for token in tokens {
                 let row = rows[(Int(token) * k)..<((Int(token) + 1) * k)]

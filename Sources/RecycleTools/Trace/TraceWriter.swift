@@ -129,28 +129,10 @@ private func rounded(_ x: Double, _ digits: Int) -> Double {
 
 /// One line for `--show-steps`: `pass 12: 14 nodes, accepted 3 (" the" " cat" " sat") + " on"`.
 public func stepLine(_ r: StepReport, number: Int, tokenizer: Tokenizer) -> String {
-    func quoted(_ id: Int32) -> String { "\"" + visible(tokenText(id, tokenizer)) + "\"" }
+    func quoted(_ id: Int32) -> String { quotedToken(tokenText(id, tokenizer)) }
     let drafts = r.acceptedPath.count - 1
     var line = "pass \(number): \(r.tree.count) node\(r.tree.count == 1 ? "" : "s"), accepted \(drafts)"
     if drafts > 0 { line += " (" + r.choices.prefix(drafts).map(quoted).joined(separator: " ") + ")" }
     if let last = r.choices.last { line += " + " + quoted(last) }
     return line + ", \(fixed(r.passSeconds * 1000, 1)) ms"
-}
-
-/// `text` with line breaks, tabs and other control characters written as escapes, so that a
-/// token shows on one line.
-public func visible(_ text: String) -> String {
-    var out = ""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\\": out += "\\\\"
-        case "\"": out += "\\\""
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += "\\u{" + String(scalar.value, radix: 16) + "}"
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
 }
