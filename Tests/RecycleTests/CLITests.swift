@@ -121,7 +121,7 @@ final class CLITests: XCTestCase {
             (["generate", "-m", "", "-p", "hi"], 2, "--model needs a path, got an empty string"),
             (["chat", "--model=", "-n", "4"], 2, "--model needs a path, got an empty string"),
             (["generate", "-m", model, "-p", String(repeating: "word ", count: 200), "-c", "64"], 1, "the context holds 64"),
-            (["inspect"], 2, "exactly one weights file"),
+            (["inspect"], 2, "exactly one file path (weights or matrix)"),
             (["generate", "-m", model, "-p", "hi", "--drafter", "pld", "--matrix", "/tmp/m"], 2, "--matrix needs a drafter that keeps a matrix"),
             (["generate", "-m", model, "-p", "hi", "--drafter", "medusa"], 2, "--drafter must be one of"),
             (["generate", "-m", model, "-p", "hi", "--drafter", "recycle", "--tree", "no-such-tree"], 2, "unknown tree"),

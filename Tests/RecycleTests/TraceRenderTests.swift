@@ -199,9 +199,11 @@ final class TraceRenderTests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("line 1: a step before any header"), bad.stderr)
     }
+}
 
-    struct NotXML: Error, CustomStringConvertible { let description: String }
+struct NotXML: Error, CustomStringConvertible { let description: String }
 
+extension XCTestCase {
     /// The text of each element of `xml` as Foundation's XML parser reads it; an error if
     /// the parser finds `xml` not well-formed.
     func parsedTexts(_ xml: String) throws -> [String] {

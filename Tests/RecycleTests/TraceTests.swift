@@ -102,6 +102,15 @@ final class TraceTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(checked, 500)
+
+        // Drawn: the SVG of a real step is well-formed XML that names its tokens.
+        let step = trace.firstInterestingStep!
+        let svg = try recycle(["trace", path, "--step", "\(step.step)", "--format", "svg"])
+        XCTAssertEqual(svg.status, 0, svg.stderr)
+        let texts = try parsedTexts(svg.stdout)
+        for node in step.nodes.prefix(10) where displayWidth(quotedToken(node.text)) < 20 {
+            XCTAssertTrue(texts.contains { $0.contains(quotedToken(node.text)) }, node.text)
+        }
     }
 
     /// `--show-steps` writes one line per pass; a trace that cannot be written is an error

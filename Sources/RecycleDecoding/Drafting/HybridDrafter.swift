@@ -32,7 +32,7 @@ public final class HybridDrafter: Drafter {
     }
 
     public var name: String { "hybrid" }
-    public var settings: [(name: String, value: String)] { [("start", recycler.start.rawValue)] }
+    public var settings: [(name: String, value: String)] { [("k", "\(recycler.k)"), ("start", recycler.start.rawValue)] }
     public var candidatesPerNode: Int { recycler.candidatesPerNode }
     public var learnsFromPrompt: Bool { recycler.learnsFromPrompt }
     public var persistentState: [any PersistentState] { recycler.persistentState }

@@ -39,7 +39,7 @@ public final class TokenRecycler: Drafter {
 
     public var k: Int { matrix.k }
     public var name: String { "recycle" }
-    public var settings: [(name: String, value: String)] { [("tree", shape.name), ("start", start.rawValue)] }
+    public var settings: [(name: String, value: String)] { [("tree", shape.name), ("k", "\(k)"), ("start", start.rawValue)] }
     public var candidatesPerNode: Int { k }
     public var learnsFromPrompt: Bool { start == .cold }
     /// The matrix only when hot: a cold start resets it for every prompt, so a saved copy
