@@ -69,16 +69,19 @@ let package = Package(
         // What every front end needs and the library must not know (like llama.cpp's common/):
         // the state cache that keeps what drafters learn between processes.
         .target(name: "RecycleTools", dependencies: ["RecycleDecoding"]),
+        // The OpenAI-compatible HTTP server (POSIX sockets, no dependencies).
+        .target(name: "RecycleServer", dependencies: ["RecycleDecoding", "RecycleTools"]),
         // The command-line tool.
         .executableTarget(
-            name: "recycle", dependencies: ["RecycleDecoding", "RecycleTools", "RecycleArguments"], swiftSettings: fast),
+            name: "recycle", dependencies: ["RecycleDecoding", "RecycleTools", "RecycleArguments", "RecycleServer"],
+            swiftSettings: fast),
         // Benchmarks of the kernels, the forward pass and decoding (see Benchmarks/RESULTS.md).
         .executableTarget(
             name: "recycle-bench", dependencies: ["RecycleDecoding", "RecycleTools", "RecycleArguments"],
             path: "Benchmarks/recycle-bench", swiftSettings: fast),
         .testTarget(
             name: "RecycleTests",
-            dependencies: ["RecycleDecoding", "RecycleTools", "RecycleIntrinsics"],
+            dependencies: ["RecycleDecoding", "RecycleTools", "RecycleIntrinsics", "RecycleServer"],
             resources: [.copy("Fixtures")],
             swiftSettings: fast),
     ]

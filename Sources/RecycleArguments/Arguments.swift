@@ -14,7 +14,8 @@ public struct Arguments {
         }
     }
 
-    private var values: [String: String] = [:]
+    /// Every value given for each option, in order (an option may be repeated).
+    private var values: [String: [String]] = [:]
     private var flags: Set<String> = []
     public private(set) var positionals: [String] = []
 
@@ -45,17 +46,21 @@ public struct Arguments {
                 flags.insert(key)
             case .value:
                 guard let value = inline ?? rest.popFirst() else { throw UsageError("\(name) needs a value") }
-                values[key] = value
+                values[key, default: []].append(value)
             }
         }
     }
 
     public func has(_ flag: String) -> Bool { flags.contains(flag) }
 
-    public func string(_ key: String) -> String? { values[key] }
+    /// The option's value; the last one if it was given more than once.
+    public func string(_ key: String) -> String? { values[key]?.last }
+
+    /// Every value of a repeatable option (`--stop A --stop B`), in order.
+    public func strings(_ key: String) -> [String] { values[key] ?? [] }
 
     public func int(_ key: String, default fallback: Int, in range: ClosedRange<Int>) throws(UsageError) -> Int {
-        guard let text = values[key] else { return fallback }
+        guard let text = string(key) else { return fallback }
         guard let v = Int(text), range.contains(v) else {
             throw UsageError("\(key) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
         }
@@ -63,7 +68,7 @@ public struct Arguments {
     }
 
     public func float(_ key: String, default fallback: Float, in range: ClosedRange<Float>) throws(UsageError) -> Float {
-        guard let text = values[key] else { return fallback }
+        guard let text = string(key) else { return fallback }
         guard let v = Float(text), v.isFinite, range.contains(v) else {
             throw UsageError("\(key) must be a number in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
         }
@@ -72,7 +77,7 @@ public struct Arguments {
 
     /// A comma-separated list of integers, e.g. `--n 1,2,4`.
     public func ints(_ key: String, default fallback: [Int], in range: ClosedRange<Int>) throws(UsageError) -> [Int] {
-        guard let text = values[key] else { return fallback }
+        guard let text = string(key) else { return fallback }
         var list: [Int] = []
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard let v = Int(item), range.contains(v) else {

@@ -13,6 +13,8 @@ public enum StopReason: String, Sendable {
     case maxTokens = "max_tokens"
     /// The user pressed Ctrl-C (see `Interrupt`); what was generated so far is kept.
     case interrupted
+    /// The caller's `isCancelled` said so (a client that went away, a stop string).
+    case cancelled
 }
 
 /// The top candidates of one generated step, for `--top-logits`.
@@ -45,6 +47,10 @@ public struct GenerationResult: Sendable {
     /// `acceptHistogram[n]`: steps that produced `n` tokens (index 0 unused).
     public var acceptHistogram: [Int] = []
 
+    /// Prompt tokens computed (not taken from the cache) per second of prefill.
+    public var prefillTokensPerSecond: Double {
+        prefillSeconds > 0 ? Double(max(promptTokens.count - 1 - reusedTokens, 0)) / prefillSeconds : 0
+    }
     /// Generated tokens per second of decoding.
     public var tokensPerSecond: Double { decodeSeconds > 0 ? Double(tokens.count) / decodeSeconds : 0 }
     /// Mean accepted tokens per step (MAT), counting the token each pass adds itself.
@@ -87,9 +93,12 @@ public final class Generator {
     /// it is known (the stop token included), and `onStep`, if given, with each step as it
     /// ends (after its tokens). With any drafter, the tokens are those of plain decoding with
     /// the same sampler (and seed), token for token; observing steps changes none of them.
+    /// `isCancelled` is asked between steps and between prefill chunks: true ends this
+    /// generation (`StopReason.cancelled`), keeping what it produced.
     public func generate(
         prompt: [Int32], maxTokens: Int, sampler: Sampler, drafter: Drafter = NoDrafter(),
-        topLogits: Int = 0, onToken: (Int32) -> Void = { _ in }, onStep: ((StepReport) -> Void)? = nil
+        topLogits: Int = 0, onToken: (Int32) -> Void = { _ in }, onStep: ((StepReport) -> Void)? = nil,
+        isCancelled: () -> Bool = { false }
     ) throws(ForwardError) -> GenerationResult {
         guard !prompt.isEmpty else { throw .emptyInput }
         var result = GenerationResult(promptTokens: prompt)
@@ -113,8 +122,8 @@ public final class Generator {
         // In chunks, so that an interrupt during a long prompt is seen within one chunk; the
         // kernels are batch-invariant, so chunking changes no value.
         for start in stride(from: reused, to: prompt.count - 1, by: Self.prefillChunk) {
-            if start > reused && Interrupt.requested.load(ordering: .relaxed) {
-                result.stopReason = .interrupted
+            if start > reused, let reason = stopRequest(isCancelled) {
+                result.stopReason = reason
                 result.prefillSeconds = prefillStart.duration(to: clock.now).seconds
                 cachedRevision = transformer.cache.revision
                 return result
@@ -174,12 +183,17 @@ public final class Generator {
                                   passSeconds: passSeconds))
             }
             if finished { break }
-            if Interrupt.requested.load(ordering: .relaxed) { result.stopReason = .interrupted; break }
+            if let reason = stopRequest(isCancelled) { result.stopReason = reason; break }
             root = step.produced[step.produced.count - 1]
         }
         result.decodeSeconds = decodeStart.duration(to: clock.now).seconds
         cachedRevision = transformer.cache.revision
         return result
+    }
+
+    /// Why generation should stop now, if it should: Ctrl-C, or the caller.
+    private func stopRequest(_ isCancelled: () -> Bool) -> StopReason? {
+        Interrupt.requested.load(ordering: .relaxed) ? .interrupted : isCancelled() ? .cancelled : nil
     }
 
     /// Follows the model's choices down the tree from the root: while the chosen token is a
@@ -234,5 +248,5 @@ private func record(_ n: Int, in histogram: inout [Int]) {
 }
 
 extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -9,9 +9,11 @@ import Glibc
 public enum Sampler: Sendable, Equatable {
     /// The highest logit; ties go to the lowest id. Every exactness test uses this.
     case greedy
-    /// Softmax at `temperature`, restricted to the smallest set of most likely tokens whose
-    /// probability reaches `topP` (nucleus sampling), drawn with a seeded generator.
-    case random(temperature: Float, topP: Float, seed: UInt64)
+    /// Softmax at `temperature`, drawn with a seeded generator from the most likely tokens:
+    /// the `topK` best (0: no limit), then those at least `minP` times as likely as the best
+    /// (0: no limit), then the smallest set of those whose probability reaches `topP`
+    /// (nucleus sampling).
+    case random(temperature: Float, topP: Float, seed: UInt64, topK: Int = 0, minP: Float = 0)
 
     public var isGreedy: Bool { self == .greedy }
 }
@@ -44,19 +46,22 @@ struct TokenPicker {
 
     init(_ sampler: Sampler) {
         self.sampler = sampler
-        if case let .random(_, _, seed) = sampler { rng = SplitMix64(seed: seed) } else { rng = SplitMix64(seed: 0) }
+        if case let .random(_, _, seed, _, _) = sampler { rng = SplitMix64(seed: seed) } else { rng = SplitMix64(seed: 0) }
     }
 
     mutating func pick(from logits: UnsafeBufferPointer<Float>) -> Int32 {
-        guard case let .random(temperature, topP, _) = sampler else { return Int32(argmax(logits)) }
+        guard case let .random(temperature, topP, _, topK, minP) = sampler else { return Int32(argmax(logits)) }
         // Probabilities at this temperature, in descending order.
         let maximum = logits[argmax(logits)]
         var probabilities = logits.enumerated().map { (id: $0.offset, p: expf(($0.element - maximum) / temperature)) }
         probabilities.sort { $0.p > $1.p || ($0.p == $1.p && $0.id < $1.id) }
-        let total = probabilities.reduce(0) { $0 + $1.p }
+        // The candidates: top-k, then min-p (relative to the best, whose weight is 1).
+        var candidates = topK > 0 ? min(topK, probabilities.count) : probabilities.count
+        while candidates > 1 && probabilities[candidates - 1].p < minP { candidates -= 1 }
+        let total = probabilities[0..<candidates].reduce(0) { $0 + $1.p }
         // Keep the nucleus: the most likely tokens until their mass reaches topP.
         var kept = 0, mass: Float = 0
-        while kept < probabilities.count && (kept == 0 || mass < topP * total) {
+        while kept < candidates && (kept == 0 || mass < topP * total) {
             mass += probabilities[kept].p
             kept += 1
         }

@@ -7,6 +7,7 @@ import Glibc
 import RecycleArguments
 import RecycleDecoding
 import RecycleModel
+import RecycleTools
 
 /// `recycle chat`: an interactive, multi-turn conversation. The KV cache and the drafter's
 /// state (the recycler's matrix) live on between turns: each turn only runs the new tokens.
@@ -35,7 +36,7 @@ struct ChatCommand {
         // The conversation as tokens: rendered turns plus the model's own generated ids
         // (re-encoding generated text could give other ids and waste the cache).
         var conversation: [Int32] = []
-        var first = true
+        var first = true, loadReported = false
         var sink = TextSink()
         var input = PromptReader()
         let onStep = run.stepObserver()
@@ -53,17 +54,20 @@ struct ChatCommand {
                 break
             }
             var stream = StreamingDecoder(tokenizer: model.tokenizer)
+            var cut = StopStrings(run.stops)
             let stops = model.stopTokens
             Interrupt.requested.store(false, ordering: .relaxed)
             run.trace?.begin(model: run.modelPath, drafter: run.drafter, sampler: run.sampler, prompt: conversation)
             do {
                 let result = try generator.generate(prompt: conversation, maxTokens: maxTokens, sampler: run.sampler,
                                                     drafter: run.drafter, onToken: { token in
-                    if !stops.contains(token) { sink.write(stream.append(token)) }
-                }, onStep: onStep)
+                    if !stops.contains(token) { sink.write(cut.append(stream.append(token))) }
+                }, onStep: onStep, isCancelled: { cut.stopped })
                 run.trace?.end(result, text: model.tokenizer.decode(result.tokens.filter { !stops.contains($0) }))
-                sink.write(stream.finish() + "\n")
-                Output.log(summary(result, run: run))
+                sink.write(cut.append(stream.finish()) + cut.finish() + "\n")
+                Output.log(summary(result, stopReason: cut.stopped ? "stop_string" : result.stopReason.rawValue, run: run,
+                                   loaded: !loadReported))
+                loadReported = true
                 conversation += result.tokens
                 // A reply cut short still ends its turn, so the template stays well formed.
                 if result.stopReason != .eos { conversation.append(model.tokenizer.eosID) }

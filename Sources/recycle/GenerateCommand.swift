@@ -13,6 +13,7 @@ import RecycleTools
 struct GenerateCommand {
     static let options: [Arguments.Option] = RunOptions.options + [
         .init(names: ["--prompt", "-p"], kind: .value),
+        .init(names: ["--file", "-f"], kind: .value),
         .init(names: ["--chat"], kind: .flag),
         .init(names: ["--special"], kind: .flag),
         .init(names: ["--max-tokens", "-n"], kind: .value),
@@ -27,7 +28,7 @@ struct GenerateCommand {
     func run() throws {
         if args.has("--help") { try Output.write(usage + "\n"); return }
         guard args.positionals.isEmpty else { throw UsageError("unexpected argument \"\(args.positionals[0])\"") }
-        guard let prompt = args.string("--prompt") else { throw UsageError("generate needs --prompt TEXT") }
+        let prompt = try promptText()
         let maxTokens = try args.int("--max-tokens", default: 256, in: 0...1 << 20)
         let topLogits = try args.int("--top-logits", default: 0, in: 0...1000)
         let json = args.has("--json")
@@ -37,7 +38,7 @@ struct GenerateCommand {
             throw UsageError("--special is for raw prompts; with --chat, the message is always plain text")
         }
         let run = try RunOptions(args)
-        if run.seedWasChosen && !json, case let .random(_, _, seed) = run.sampler { Output.log("seed: \(seed)") }
+        if run.seedWasChosen && !json, case let .random(_, _, seed, _, _) = run.sampler { Output.log("seed: \(seed)") }
 
         let model = run.model
         let promptTokens = model.tokenizer.encode(try promptPieces(prompt, run: run))
@@ -53,29 +54,55 @@ struct GenerateCommand {
         let generator = Generator(model: model, contextLength: context, threads: run.threads)
         var stream = StreamingDecoder(tokenizer: model.tokenizer)
         var sink = TextSink()
+        var text = "", cut = StopStrings(run.stops)
         let stops = model.stopTokens
         let result: GenerationResult
         run.trace?.begin(model: run.modelPath, drafter: run.drafter, sampler: run.sampler, prompt: promptTokens)
         do {
             result = try generator.generate(prompt: promptTokens, maxTokens: maxTokens, sampler: run.sampler,
                                             drafter: run.drafter, topLogits: topLogits, onToken: { token in
-                guard !json, !stops.contains(token) else { return }
-                sink.write(stream.append(token))
-            }, onStep: run.stepObserver())
+                guard !stops.contains(token) else { return }
+                let shown = cut.append(stream.append(token))
+                text += shown
+                if !json { sink.write(shown) }
+            }, onStep: run.stepObserver(), isCancelled: { cut.stopped })
         } catch {
             throw Failure(error.description)
         }
-        run.trace?.end(result, text: model.tokenizer.decode(result.tokens.filter { !stops.contains($0) }))
+        let rest = cut.append(stream.finish()) + cut.finish()
+        text += rest
+        run.trace?.end(result, text: text)
         // Saved before the output's fate is known: a closed pipe must not lose the state.
         try run.saveState()
+        let stopReason = cut.stopped ? "stop_string" : result.stopReason.rawValue
         if json {
-            try Output.write(report(result, run: run).text + "\n")
+            try Output.write(report(result, text: text, stopReason: stopReason, run: run).text + "\n")
         } else {
-            sink.write(stream.finish() + "\n")
-            Output.log(summary(result, run: run))
+            sink.write(rest + "\n")
+            Output.log(summary(result, stopReason: stopReason, run: run))
             try sink.check()
         }
         try run.checkTrace()
+    }
+
+    /// `--prompt TEXT`, or `--file FILE` (`-` for standard input), which must be UTF-8.
+    private func promptText() throws -> String {
+        switch (args.string("--prompt"), args.string("--file")) {
+        case let (text?, nil): return text
+        case let (nil, path?):
+            let bytes: [UInt8]
+            if path == "-" {
+                bytes = try readStandardInput()
+            } else {
+                do { bytes = try AtomicFile.read(path: path) } catch { throw Failure("cannot read the prompt: \(error)") }
+            }
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw Failure("the prompt \(path == "-" ? "on standard input" : path) is not valid UTF-8")
+            }
+            return text
+        case (nil, nil): throw UsageError("generate needs --prompt TEXT or --file FILE (- for standard input)")
+        case (_?, _?): throw UsageError("--prompt and --file are two prompts; give one")
+        }
     }
 
     /// The prompt as the model sees it: raw, or rendered with the chat template. A raw prompt
@@ -89,15 +116,16 @@ struct GenerateCommand {
         return template.pieces(messages, defaultSystemPrompt: fallback, addGenerationPrompt: true)
     }
 
-    private func report(_ r: GenerationResult, run: RunOptions) -> JSON {
-        let stops = run.model.stopTokens
+    private func report(_ r: GenerationResult, text: String, stopReason: String, run: RunOptions) -> JSON {
         var fields: [(String, JSON)] = [
             ("prompt_tokens", .ints(r.promptTokens)),
             ("tokens", .ints(r.tokens)),
-            ("text", .string(run.model.tokenizer.decode(r.tokens.filter { !stops.contains($0) }))),
-            ("stop_reason", .string(r.stopReason.rawValue)),
+            ("text", .string(text)),
+            ("stop_reason", .string(stopReason)),
             ("timings", .object([
+                ("load_ms", .number(run.loadSeconds * 1000)),
                 ("prefill_ms", .number(r.prefillSeconds * 1000)),
+                ("prompt_tokens_per_second", .number(r.prefillTokensPerSecond)),
                 ("decode_ms", .number(r.decodeSeconds * 1000)),
                 ("tokens_per_second", .number(r.tokensPerSecond)),
             ])),
@@ -110,10 +138,10 @@ struct GenerateCommand {
             ("accept_histogram", .ints(r.acceptHistogram.dropFirst().map { $0 })),
         ]
         fields += run.drafter.settings.map { ($0.name, .string($0.value)) }
-        if case let .random(temperature, topP, seed) = run.sampler {
+        if case let .random(temperature, topP, seed, topK, minP) = run.sampler {
             fields.append(("sampling", .object([
                 ("temperature", .number(Double(temperature))), ("top_p", .number(Double(topP))),
-                ("seed", .number(Double(seed))),
+                ("top_k", .int(topK)), ("min_p", .number(Double(minP))), ("seed", .number(Double(seed))),
             ])))
         }
         if !r.steps.isEmpty {
@@ -123,16 +151,33 @@ struct GenerateCommand {
     }
 }
 
-/// One line for stderr: speed and, when drafting, how many tokens each pass confirmed and
-/// its verified nodes per pass.
-func summary(_ r: GenerationResult, run: RunOptions) -> String {
+/// One line for stderr: load time, prompt and generation speed and, when drafting, how many
+/// tokens each pass confirmed (MAT) and its verified nodes per pass.
+func summary(_ r: GenerationResult, stopReason: String, run: RunOptions, loaded: Bool = true) -> String {
     let reused = r.reusedTokens > 0 ? " (\(r.reusedTokens) cached)" : ""
-    var line = "prompt \(r.promptTokens.count) tokens\(reused) in \(fixed(r.prefillSeconds * 1000, 1)) ms; "
+    var line = loaded ? "load \(fixed(run.loadSeconds * 1000, 1)) ms; " : ""
+    line += "prompt \(r.promptTokens.count) tokens\(reused) in \(fixed(r.prefillSeconds * 1000, 1)) ms "
+        + "(\(fixed(r.prefillTokensPerSecond, 1)) tok/s); "
         + "generated \(r.tokens.count) tokens in \(fixed(r.decodeSeconds * 1000, 1)) ms at \(fixed(r.tokensPerSecond, 2)) tok/s; "
-        + "stop: \(r.stopReason.rawValue); \(run.threads) threads"
+        + "stop: \(stopReason); \(run.threads) threads"
     if run.drafter.drafts {
         line += "; drafter \(run.drafter.name): \(r.forwardPasses) passes, \(fixed(r.meanAccepted, 2)) tokens per pass, "
             + "\(fixed(Double(r.verifiedNodes) / Double(max(r.forwardPasses, 1)), 2)) nodes verified per pass"
     }
     return line
+}
+
+/// Standard input to its end (a prompt given as `-f -`), at most 64 MB.
+private func readStandardInput() throws -> [UInt8] {
+    var bytes: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+        if n == 0 { return bytes }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw Failure("cannot read the prompt from standard input: \(String(cString: strerror(errno)))")
+        }
+        bytes += chunk[..<n]
+        guard bytes.count <= 64 << 20 else { throw Failure("the prompt on standard input is over 64 MB") }
+    }
 }

@@ -18,6 +18,9 @@ struct RunOptions {
         .init(names: ["--system"], kind: .value),
         .init(names: ["--temp"], kind: .value),
         .init(names: ["--top-p"], kind: .value),
+        .init(names: ["--top-k"], kind: .value),
+        .init(names: ["--min-p"], kind: .value),
+        .init(names: ["--stop"], kind: .value),
         .init(names: ["--seed"], kind: .value),
         .init(names: ["--drafter"], kind: .value),
         .init(names: ["--tree"], kind: .value),
@@ -32,6 +35,10 @@ struct RunOptions {
 
     let model: Model
     let modelPath: String
+    /// Seconds to open the model and the drafter's saved state.
+    let loadSeconds: Double
+    /// `--stop` strings (repeatable).
+    let stops: [String]
     let threads: Int
     let sampler: Sampler
     /// Whether the seed was chosen here (so the user should be told it).
@@ -68,12 +75,19 @@ struct RunOptions {
         if temperature > 0 {
             let seed = try args.int("--seed", default: Int(Date().timeIntervalSince1970 * 1000), in: 0...Int.max)
             seedWasChosen = args.string("--seed") == nil
-            sampler = .random(temperature: temperature, topP: try args.float("--top-p", default: 0.95, in: 0...1), seed: UInt64(seed))
+            sampler = .random(temperature: temperature, topP: try args.float("--top-p", default: 0.95, in: 0...1), seed: UInt64(seed),
+                              topK: try args.int("--top-k", default: 0, in: 0...1 << 30),
+                              minP: try args.float("--min-p", default: 0, in: 0...1))
         } else {
-            if args.string("--seed") != nil || args.string("--top-p") != nil { throw UsageError("--seed and --top-p need --temp > 0") }
+            if let given = ["--seed", "--top-p", "--top-k", "--min-p"].first(where: { args.string($0) != nil }) {
+                throw UsageError("\(given) needs --temp > 0 (sampling); without it decoding is greedy")
+            }
             seedWasChosen = false
             sampler = .greedy
         }
+        stops = args.strings("--stop")
+        if stops.contains("") { throw UsageError("--stop needs a non-empty string") }
+        let loadStart = ContinuousClock.now
         matrixPath = args.string("--matrix")
         if choice.start == .cold, matrixPath != nil { throw UsageError("--matrix needs --start hot (a cold start resets the matrix)") }
 
@@ -109,6 +123,7 @@ struct RunOptions {
             ? nil : StateCache.open(model: model.file, threads: threads) { Output.log("recycle: \($0)") }
         cache?.load(cached)
         cachedState = cached
+        loadSeconds = loadStart.duration(to: .now).seconds
         showSteps = args.has("--show-steps")
         if let path = args.string("--trace") {
             guard !path.isEmpty else { throw UsageError("--trace needs a file path, got an empty string") }

@@ -6,6 +6,7 @@ import Foundation
 import Glibc
 import RecycleArguments
 import RecycleDecoding
+import RecycleTools
 
 // recycle: run a .rcyl model from the command line.
 
@@ -15,15 +16,18 @@ let usage = """
     Usage:
       recycle generate [options]      generate text from a prompt
       recycle chat [options]          an interactive conversation (KV cache kept between turns)
+      recycle serve [options]         an OpenAI-compatible HTTP server (see "serve options")
       recycle inspect PATH [--verify] show a weights file's header, config and tensors
       recycle inspect MATRIX [--token ID,...] [--text TEXT] [-m MODEL]
                                       show a saved Token Recycling matrix (a --matrix file, or
                                       matrix-k8.bin in the state cache) and its rows for tokens
       recycle trace FILE [options]    draw a trace: a step's tree (text, dot, svg) or an HTML page
       recycle --help                  this text
+      recycle --version               the version
 
     generate options:
-      -p, --prompt TEXT       the prompt (required)
+      -p, --prompt TEXT       the prompt
+      -f, --file FILE         the prompt from a file (- for standard input)
           --chat              wrap the prompt in the model's chat template (ChatML); the
                               prompt is plain text, marker text such as <|im_end|> included
           --special           raw prompts: let marker text such as <|im_end|> become control
@@ -40,6 +44,11 @@ let usage = """
       -t, --threads N         worker threads (default: all cores)
           --temp T            sampling temperature; 0 = greedy (default 0)
           --top-p P           nucleus sampling mass, with --temp > 0 (default 0.95)
+          --top-k K           sample from the K most likely tokens only (default 0: all)
+          --min-p P           ... and from those at least P times as likely as the best
+                              (default 0: all)
+          --stop STRING       end the generation where STRING appears (not printed);
+                              repeatable
           --seed S            random seed for sampling (default: from the clock, printed)
           --drafter NAME      speculative drafter (the output is always that of none, greedy or
                               sampled with the same seed; drafters change only the speed):
@@ -61,6 +70,19 @@ let usage = """
                               each guess came from, what the model chose, the rows rewritten);
                               draw it with 'recycle trace FILE'
           --show-steps        a line per pass on stderr while the text streams
+
+    serve options (and the model, sampling defaults and drafter options above):
+          --host ADDR         IPv4 address to listen on (default 127.0.0.1: this machine only)
+          --port N            TCP port (default 8080; 0: any free one, printed)
+          --api-key KEY       require "Authorization: Bearer KEY" (all but /health)
+          --queue N           requests that may wait while one generates (default 8); more
+                              are answered 503 with Retry-After
+      -n, --max-tokens N      tokens for a request without max_tokens (default 512)
+      -c, --context N         KV cache positions, shared by all requests (default 4096)
+    Endpoints: POST /v1/chat/completions, POST /v1/completions (both with "stream": true for
+    server-sent events), GET /v1/models, GET /health. One generation at a time; the KV cache
+    and the drafter's state carry over between requests; SIGINT/SIGTERM stop the server and
+    save the drafter's state.
 
     Text streams to stdout; timings go to stderr. Ctrl-C or SIGTERM stops generation and
     keeps what was generated (a second one exits at once); at the chat prompt it ends the chat.
@@ -90,10 +112,14 @@ func run(_ args: [String]) throws {
     switch command {
     case "-h", "--help", "help":
         try Output.write(usage + "\n")
+    case "--version", "-V":
+        try Output.write("recycle \(recycleVersion)\n")
     case "generate":
         try GenerateCommand(Arguments(args.dropFirst(), options: GenerateCommand.options)).run()
     case "chat":
         try ChatCommand(Arguments(args.dropFirst(), options: ChatCommand.options)).run()
+    case "serve":
+        try ServeCommand(Arguments(args.dropFirst(), options: ServeCommand.options)).run()
     case "inspect":
         try InspectCommand(Arguments(args.dropFirst(), options: InspectCommand.options)).run()
     case "trace":

@@ -42,7 +42,8 @@ public final class TraceWriter {
         let sampling: String
         switch sampler {
         case .greedy: sampling = "greedy"
-        case let .random(temperature, topP, seed): sampling = "temperature \(temperature), top-p \(topP), seed \(seed)"
+        case let .random(temperature, topP, seed, topK, minP):
+            sampling = "temperature \(temperature), top-p \(topP), top-k \(topK), min-p \(minP), seed \(seed)"
         }
         write(TraceHeader(model: model, drafter: drafter.name,
                           settings: drafter.settings.map { TraceSetting(name: $0.name, value: $0.value) },
