@@ -28,6 +28,8 @@ final class GenerationJob: @unchecked Sendable {
         var completionTokens: Int
         /// "stop" (end of turn or a stop string) or "length".
         var finishReason: String
+        /// The client went away and the generation was cut short.
+        var abandoned: Bool
         var meanAccepted: Double
         var reusedTokens: Int
         var secondsToFirstToken: Double
@@ -120,7 +122,8 @@ final class GenerationQueue: @unchecked Sendable {
             show(cut.append(stream.finish()) + cut.finish())
             let finish = cut.stopped || result.stopReason == .eos ? "stop" : "length"
             job.outcome = .success(.init(text: text, promptTokens: job.prompt.count, completionTokens: result.tokens.count,
-                                         finishReason: finish, meanAccepted: result.meanAccepted,
+                                         finishReason: finish, abandoned: result.stopReason == .cancelled && !cut.stopped,
+                                         meanAccepted: result.meanAccepted,
                                          reusedTokens: result.reusedTokens, secondsToFirstToken: firstToken ?? 0))
         } catch {
             job.outcome = .failure(APIError(500, "generation failed: \(error)"))

@@ -33,6 +33,8 @@ public final class OpenAIServer: Sendable {
         /// The name `/v1/models` lists and responses carry.
         public var modelID = "recycle"
         public var limits = HTTPServer.Limits()
+        /// Where a line per generation goes (the CLI: stderr).
+        public var log: @Sendable (String) -> Void = { _ in }
 
         public init() {}
     }
@@ -155,6 +157,9 @@ public final class OpenAIServer: Sendable {
                 exchange.respond(error.response)
             }
         case let .success(outcome):
+            options.log("\(request.method) \(request.path): prompt \(outcome.promptTokens) tokens (\(outcome.reusedTokens) cached), "
+                        + "\(outcome.completionTokens) generated, MAT \(fixed(outcome.meanAccepted, 2)), "
+                        + (outcome.abandoned ? "stopped: the client went away" : "finish \(outcome.finishReason)"))
             let usage = JSON.object([
                 ("prompt_tokens", .int(outcome.promptTokens)), ("completion_tokens", .int(outcome.completionTokens)),
                 ("total_tokens", .int(outcome.promptTokens + outcome.completionTokens)),

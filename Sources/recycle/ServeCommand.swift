@@ -20,6 +20,7 @@ struct ServeCommand {
         .init(names: ["--api-key"], kind: .value),
         .init(names: ["--queue"], kind: .value),
         .init(names: ["--max-tokens", "-n"], kind: .value),
+        .init(names: ["--timeout"], kind: .value),
     ]
 
     let args: Arguments
@@ -39,6 +40,9 @@ struct ServeCommand {
         if options.apiKey?.isEmpty == true { throw UsageError("--api-key needs a non-empty key") }
         options.queue = try args.int("--queue", default: options.queue, in: 0...10_000)
         options.maxTokens = try args.int("--max-tokens", default: options.maxTokens, in: 1...1 << 20)
+        options.limits.idleSeconds = try args.int("--timeout", default: options.limits.idleSeconds, in: 1...86_400)
+        options.limits.sendSeconds = options.limits.idleSeconds
+        options.log = { Output.log("recycle serve: " + $0) }
         let run = try RunOptions(args)
         if case let .random(temperature, topP, _, _, _) = run.sampler {
             options.temperature = temperature

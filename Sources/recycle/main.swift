@@ -78,6 +78,8 @@ let usage = """
           --queue N           requests that may wait while one generates (default 8); more
                               are answered 503 with Retry-After
       -n, --max-tokens N      tokens for a request without max_tokens (default 512)
+          --timeout S         seconds a client may idle, or take to send a request or to
+                              read a response (default 30)
       -c, --context N         KV cache positions, shared by all requests (default 4096)
     Endpoints: POST /v1/chat/completions, POST /v1/completions (both with "stream": true for
     server-sent events), GET /v1/models, GET /health. One generation at a time; the KV cache
