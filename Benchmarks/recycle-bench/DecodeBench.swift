@@ -55,7 +55,7 @@ struct DecodeBench {
         guard max(prompt.count + maxTokens, prefill) <= model.config.contextLength else {
             throw UsageError("the prompt plus --max-tokens, or --prefill, exceeds the model's context")
         }
-        let generator = Generator(model: model, contextLength: max(prompt.count + maxTokens, prefill), threads: threads)
+        let generator = try Generator(model: model, contextLength: max(prompt.count + maxTokens, prefill), threads: threads)
         let memory = MemoryRead(megabytes: megabytes)
         let pool = WorkerPool(threads: threads)
         _ = memory.pass(pool: pool)  // warm-up

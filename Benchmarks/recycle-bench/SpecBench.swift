@@ -169,8 +169,8 @@ struct SpecBench {
         let drafters: [Drafter]
         do { drafters = try choices.map { try $0.make(vocabularySize: model.config.vocabSize) } } catch { throw UsageError("\(error)") }
         let context = model.config.contextLength
-        let plain = Generator(model: model, contextLength: context, threads: threads)
-        let generators = drafters.map { _ in Generator(model: model, contextLength: context, threads: threads) }
+        let plain = try Generator(model: model, contextLength: context, threads: threads)
+        let generators = try drafters.map { _ in try Generator(model: model, contextLength: context, threads: threads) }
         var traces: [TraceWriter?] = drafters.map { _ in nil }
         if let traceDirectory {
             for (d, drafter) in drafters.enumerated() {

@@ -84,9 +84,31 @@ public final class Generator {
     /// interrupt waits during a prefill.
     static let prefillChunk = 128
 
-    public init(model: Model, contextLength: Int, threads: Int) {
+    /// Why a generator cannot be made: the context asked for.
+    public enum SetupError: Error, Equatable, CustomStringConvertible {
+        /// Outside 1 ... the model's context length.
+        case contextOutOfRange(requested: Int, limit: Int)
+        /// More memory than the machine has, for the KV cache.
+        case contextTooLarge(ContextBudget.TooLarge)
+
+        public var description: String {
+            switch self {
+            case let .contextOutOfRange(requested, limit): "a context of \(requested) positions: the model allows 1 to \(limit)"
+            case let .contextTooLarge(error): error.description
+            }
+        }
+    }
+
+    /// A generator with a KV cache of `contextLength` positions (prompt and generated tokens
+    /// together, over all generations that reuse it) and `threads` worker threads. A context
+    /// the model or this machine's memory cannot hold is an error, before anything is
+    /// allocated.
+    public init(model: Model, contextLength: Int, threads: Int) throws(SetupError) {
+        let limit = model.config.contextLength
+        guard (1...limit).contains(contextLength) else { throw .contextOutOfRange(requested: contextLength, limit: limit) }
+        do { try ContextBudget.check(config: model.config, positions: contextLength) } catch { throw .contextTooLarge(error) }
         self.model = model
-        self.transformer = Transformer(weights: model.weights, contextLength: contextLength, threads: threads)
+        self.transformer = Transformer(weights: model.weights, contextLength: contextLength, threads: max(threads, 1))
     }
 
     /// Generates up to `maxTokens` tokens after `prompt`, calling `onToken` with each as soon as

@@ -28,8 +28,7 @@ struct ChatCommand {
         let model = run.model
         guard let template = model.chatTemplate else { throw Failure("this model has no chat template") }
         let context = try args.int("--context", default: min(model.config.contextLength, 4096), in: 1...model.config.contextLength)
-        try run.checkContext(context)
-        let generator = Generator(model: model, contextLength: context, threads: run.threads)
+        let generator = try run.generator(context: context)
         let (system, fallback) = run.systemPrompt(args)
         installInterruptHandler()
 

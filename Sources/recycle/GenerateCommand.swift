@@ -49,9 +49,8 @@ struct GenerateCommand {
             throw Failure("the prompt (\(promptTokens.count) tokens) plus --max-tokens \(maxTokens) needs \(promptTokens.count + maxTokens - 1) positions, but the context holds \(context)")
         }
 
-        try run.checkContext(context)
         installInterruptHandler()
-        let generator = Generator(model: model, contextLength: context, threads: run.threads)
+        let generator = try run.generator(context: context)
         var stream = StreamingDecoder(tokenizer: model.tokenizer)
         var sink = TextSink()
         var text = "", cut = StopStrings(run.stops)

@@ -153,9 +153,10 @@ struct RunOptions {
         if let failure = trace?.failure { throw Failure(failure) }
     }
 
-    /// Refuses a context this machine cannot hold, before anything is allocated for it.
-    func checkContext(_ positions: Int) throws {
-        do { try ContextBudget.check(config: model.config, positions: positions) } catch {
+    /// A generator with a KV cache of `positions`; a context this machine cannot hold is an
+    /// error, before anything is allocated for it.
+    func generator(context positions: Int) throws -> Generator {
+        do { return try Generator(model: model, contextLength: positions, threads: threads) } catch {
             throw Failure("\(error); lower --context")
         }
     }

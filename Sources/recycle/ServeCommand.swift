@@ -50,16 +50,13 @@ struct ServeCommand {
         }
         let model = run.model
         let context = try args.int("--context", default: min(model.config.contextLength, 4096), in: 1...model.config.contextLength)
-        try run.checkContext(context)
         options.maxTokensLimit = context
         options.defaultSystemPrompt = model.defaultSystemPrompt
         let file = run.modelPath.split(separator: "/").last.map(String.init) ?? "recycle"
         options.modelID = file.hasSuffix(".rcyl") ? String(file.dropLast(5)) : file
+        let generator = try run.generator(context: context)
         let server: OpenAIServer
-        do {
-            server = try OpenAIServer(model: model, generator: Generator(model: model, contextLength: context, threads: run.threads),
-                                      drafter: run.drafter, options: options)
-        } catch {
+        do { server = try OpenAIServer(model: model, generator: generator, drafter: run.drafter, options: options) } catch {
             throw Failure(error.description)
         }
         installInterruptHandler()

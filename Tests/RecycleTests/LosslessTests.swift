@@ -42,7 +42,7 @@ final class LosslessTests: XCTestCase {
         let vocab = model.config.vocabSize
         // mt_bench (two turns), translation, summarization, qa, math_reasoning, rag.
         let prompts = try questions([81, 181, 261, 341, 421, 501])
-        let plain = Generator(model: model, contextLength: 2048, threads: 2)
+        let plain = try Generator(model: model, contextLength: 2048, threads: 2)
         let expected = try prompts.map { try converse($0, drafter: NoDrafter(), generator: plain, maxTokens: 40) }
 
         let drafters: [(String, Drafter, Int)] = [
@@ -56,7 +56,7 @@ final class LosslessTests: XCTestCase {
             ("hybrid cold", HybridDrafter(vocabularySize: vocab, start: .cold), 2),
         ]
         for (name, drafter, count) in drafters {
-            let generator = Generator(model: model, contextLength: 2048, threads: 2)
+            let generator = try Generator(model: model, contextLength: 2048, threads: 2)
             for (prompt, reference) in zip(prompts, expected).prefix(count) {
                 XCTAssertEqual(try converse(prompt, drafter: drafter, generator: generator, maxTokens: 40), reference, name)
             }
@@ -70,7 +70,7 @@ final class LosslessTests: XCTestCase {
         let vocab = model.config.vocabSize
         let prompts = try questions([81, 261, 421])
         let samplers = (0..<prompts.count).map { Sampler.random(temperature: 0.7, topP: 0.95, seed: UInt64(1000 + $0)) }
-        let plain = Generator(model: model, contextLength: 2048, threads: 2)
+        let plain = try Generator(model: model, contextLength: 2048, threads: 2)
         let expected = try zip(prompts, samplers).map { try converse($0, drafter: NoDrafter(), generator: plain, maxTokens: 40, sampler: $1) }
         let drafters: [(String, Drafter)] = [
             ("recycle auto", TokenRecycler(vocabularySize: vocab, shape: .auto)),
@@ -80,7 +80,7 @@ final class LosslessTests: XCTestCase {
             ("hybrid", HybridDrafter(vocabularySize: vocab)),
         ]
         for (name, drafter) in drafters {
-            let generator = Generator(model: model, contextLength: 2048, threads: 2)
+            let generator = try Generator(model: model, contextLength: 2048, threads: 2)
             // Twice, as a first and a second run: the second meets a matrix and an index that
             // know these answers, so drafts are accepted and the walk down the tree is
             // exercised, not just the root.
@@ -105,7 +105,7 @@ final class LosslessTests: XCTestCase {
         let prompt = model.tokenizer.encode("Count from one to twenty: one, two, three,")
         let recycler = TokenRecycler(vocabularySize: model.config.vocabSize, shape: .fixed(try .named("2.2.2-l2", k: 8)))
         let plain = try Generator(model: model, contextLength: 256, threads: 1).generate(prompt: prompt, maxTokens: 40, sampler: .greedy)
-        let generator = Generator(model: model, contextLength: 256, threads: 2)
+        let generator = try Generator(model: model, contextLength: 256, threads: 2)
         _ = try generator.generate(prompt: prompt, maxTokens: 40, sampler: .greedy, drafter: recycler)
         let again = try generator.generate(prompt: prompt, maxTokens: 40, sampler: .greedy, drafter: recycler)
         XCTAssertEqual(again.tokens, plain.tokens)
