@@ -90,8 +90,9 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stdout.contains("Paris"), run.stdout)
         XCTAssertTrue(run.stdout.contains("Berlin"), run.stdout)
-        let prompts = run.stderr.split(separator: "\n").filter { $0.hasPrefix("prompt ") }
-        XCTAssertEqual(prompts.count, 2, run.stderr)
+        let prompts = run.stderr.split(separator: "\n").filter { $0.contains(" generated ") }
+        guard prompts.count == 2 else { return XCTFail("two summary lines expected: \(run.stderr)") }
+        XCTAssertTrue(prompts[0].hasPrefix("load "), "the first turn's line gives the load time")
         // Turn 2's prompt is the whole conversation, of which only the new message is computed.
         XCTAssertFalse(prompts[0].contains("cached"), run.stderr)
         XCTAssertTrue(prompts[1].contains("cached"), run.stderr)
@@ -105,6 +106,46 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("tok/s"), run.stderr)
     }
 
+    /// What llama.cpp users reach for: a prompt from a file or stdin, stop strings, top-k and
+    /// min-p, --version, and a timings line with load time and prompt speed.
+    func testLlamaCppHabits() throws {
+        let model = try defaultModelPath()
+        let prompt = "Count from 1 to 20, separated by commas."
+        func json(_ arguments: [String], input: String = "") throws -> [String: Any] {
+            let run = try recycle(["generate", "-m", model, "--chat", "-n", "48", "--json"] + arguments, input: input)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            return try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        }
+        let plain = try json(["-p", prompt])
+        let file = try temporaryDirectory() + "/prompt.txt"
+        try prompt.write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try json(["-f", file])["tokens"] as? [Int], plain["tokens"] as? [Int])
+        XCTAssertEqual(try json(["-f", "-"], input: prompt)["tokens"] as? [Int], plain["tokens"] as? [Int])
+        let text = plain["text"] as! String
+        XCTAssertTrue(text.contains("5"), text)
+        let stopped = try json(["-p", prompt, "--stop", "5", "--stop", "never"])
+        XCTAssertEqual(stopped["text"] as? String, String(text[..<text.range(of: "5")!.lowerBound]))
+        XCTAssertEqual(stopped["stop_reason"] as? String, "stop_string")
+        let timings = plain["timings"] as! [String: Double]
+        XCTAssertGreaterThan(timings["load_ms"] ?? 0, 0)
+        XCTAssertGreaterThan(timings["prompt_tokens_per_second"] ?? 0, 0)
+        let sampled = try json(["-p", prompt, "--temp", "1.5", "--top-k", "1", "--seed", "3"])
+        XCTAssertEqual(sampled["tokens"] as? [Int], plain["tokens"] as? [Int], "top-k 1 is greedy")
+        let streamed = try recycle(["generate", "-m", model, "--chat", "-p", prompt, "-n", "48", "--stop", "5"])
+        XCTAssertEqual(streamed.stdout, String(text[..<text.range(of: "5")!.lowerBound]) + "\n")
+        XCTAssertTrue(streamed.stderr.contains("load "), streamed.stderr)
+        XCTAssertTrue(streamed.stderr.contains("stop: stop_string"), streamed.stderr)
+        let version = try recycle(["--version"])
+        XCTAssertTrue(version.stdout.hasPrefix("recycle "), version.stdout)
+        for (arguments, message) in [(["-p", "x", "-f", file], "--prompt and --file are two prompts"),
+                                     (["-p", "x", "--top-k", "5"], "--top-k needs --temp > 0"),
+                                     (["-f", "/no/such/file"], "cannot read the prompt")] {
+            let run = try recycle(["generate", "-m", model] + arguments)
+            XCTAssertNotEqual(run.status, 0)
+            XCTAssertTrue(run.stderr.contains(message), run.stderr)
+        }
+    }
+
     func testBadInputGivesClearErrors() throws {
         let model = try defaultModelPath()
         let cases: [([String], Int32, String)] = [
@@ -114,7 +155,7 @@ final class CLITests: XCTestCase {
             (["generate", "-m", model, "-p", "hi", "-n", "many"], 2, "--max-tokens must be an integer"),
             (["generate", "-m", model, "-p", "hi", "-t", "0"], 2, "--threads must be an integer"),
             (["generate", "-m", model, "-p", "hi", "--temp", "-1"], 2, "--temp must be a number"),
-            (["generate", "-m", model, "-p", "hi", "--seed", "3"], 2, "--seed and --top-p need --temp > 0"),
+            (["generate", "-m", model, "-p", "hi", "--seed", "3"], 2, "--seed needs --temp > 0"),
             (["generate", "-m", model, "-p", "hi", "--top-logits", "5"], 2, "--top-logits needs --json"),
             (["generate", "-m", model, "-p", "hi", "-n"], 2, "-n needs a value"),
             (["generate", "-m", "/nonexistent.rcyl", "-p", "hi"], 1, "cannot open weights file /nonexistent.rcyl"),
