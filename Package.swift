@@ -50,7 +50,11 @@ let package = Package(
     name: "recycle",
     products: [
         .executable(name: "recycle", targets: ["recycle"]),
-        .library(name: "RecycleDecoding", targets: ["RecycleDecoding"]),
+        // The library for other packages: models, tokenizers, generation and drafters, and the
+        // shared tools (choosing a drafter, the state cache, traces). See README, "Use it from
+        // Swift": depend on it by branch or revision, as version requirements refuse the
+        // unsafe flags above.
+        .library(name: "Recycle", targets: ["RecycleModel", "RecycleDecoding", "RecycleTools"]),
     ],
     targets: [
         // The x86 8-bit dot-product instructions, named through `Builtin` (hence -parse-stdlib).
