@@ -9,7 +9,9 @@ import Synchronization
 
 /// Why a generation ended.
 public enum StopReason: String, Sendable {
+    /// The model produced a stop token (`Model.stopTokens`), which is kept as the last token.
     case eos
+    /// The requested number of tokens was generated.
     case maxTokens = "max_tokens"
     /// The user pressed Ctrl-C (see `Interrupt`); what was generated so far is kept.
     case interrupted
@@ -19,15 +21,21 @@ public enum StopReason: String, Sendable {
 
 /// The top candidates of one generated step, for `--top-logits`.
 public struct TopLogits: Sendable {
+    /// Token ids, most likely first.
     public var ids: [Int32]
+    /// The logit of each of `ids`, in the same order.
     public var logits: [Float]
 }
 
+/// What one `Generator.generate` call produced, why it stopped, and how long it took.
 public struct GenerationResult: Sendable {
+    /// The prompt as given.
     public var promptTokens: [Int32]
     /// Prompt tokens whose keys and values were already cached (an earlier turn's).
     public var reusedTokens = 0
+    /// The generated tokens, a final stop token included.
     public var tokens: [Int32] = []
+    /// Why generation ended.
     public var stopReason: StopReason = .maxTokens
     /// Top-K candidates per generated token (empty unless requested).
     public var steps: [TopLogits] = []
@@ -60,6 +68,7 @@ public struct GenerationResult: Sendable {
 /// Set from a signal handler (Ctrl-C, SIGTERM); generation checks it between steps and
 /// between prefill chunks.
 public enum Interrupt {
+    /// Set by the signal handler; a front end that carries on (the chat) stores false again.
     public static let requested = Atomic<Bool>(false)
 }
 
@@ -72,7 +81,9 @@ public enum Interrupt {
 /// those of plain decoding, greedy or sampled with the same seed, whatever the drafter
 /// proposes (see `verify`).
 public final class Generator {
+    /// The model generated from.
     public let model: Model
+    /// The forward pass and its KV cache, which later generations reuse (a chat's next turn).
     public let transformer: Transformer
     /// The tokens whose keys and values are in the cache, in order. A new prompt that starts
     /// with them (the next turn of a chat) reuses them instead of recomputing.
@@ -270,5 +281,6 @@ private func record(_ n: Int, in histogram: inout [Int]) {
 }
 
 extension Duration {
+    /// The duration in seconds, fractions included.
     public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -15,6 +15,7 @@ public enum Sampler: Sendable, Equatable {
     /// (nucleus sampling).
     case random(temperature: Float, topP: Float, seed: UInt64, topK: Int = 0, minP: Float = 0)
 
+    /// Whether this is `.greedy`.
     public var isGreedy: Bool { self == .greedy }
 }
 
@@ -79,8 +80,10 @@ struct TokenPicker {
 public struct SplitMix64: Sendable {
     private var state: UInt64
 
+    /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

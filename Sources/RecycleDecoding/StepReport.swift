@@ -16,6 +16,8 @@ public struct StepReport: Sendable {
     public let rewrites: [RowRewrite]
     /// How the drafter sized the tree, if it sizes it adaptively.
     public let sizing: TreeSizing?
+    /// Wall seconds the drafter took to propose the tree.
     public let draftSeconds: Double
+    /// Wall seconds of the verification pass.
     public let passSeconds: Double
 }

@@ -7,9 +7,12 @@ public struct AttentionQuery {
     public var query: UnsafePointer<Float>
     /// Receives `headDim` floats.
     public var out: UnsafeMutablePointer<Float>
+    /// Number of leading cache slots (`0..<prefix`) the query sees.
     public var prefix: Int
+    /// Further cache slots the query sees after the prefix, in increasing position order.
     public var extra: UnsafeBufferPointer<Int32>
 
+    /// Describes one query head; the pointers must stay valid until the `attend` call returns.
     public init(query: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, prefix: Int, extra: UnsafeBufferPointer<Int32>) {
         self.query = query
         self.out = out

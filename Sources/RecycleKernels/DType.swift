@@ -3,9 +3,15 @@
 /// Block-quantized types store `blockElements` consecutive values of a row in
 /// `blockBytes` bytes; the layouts are GGML's, so GGUF weights convert without change.
 public enum DType: String, Sendable, CaseIterable {
+    /// IEEE-754 binary32, 4 bytes an element.
     case f32
+    /// IEEE-754 binary16, 2 bytes an element.
     case f16
+    /// 34-byte blocks of 32 elements: an f16 scale `d` and 32 signed bytes `q`; element `j`
+    /// is `d * q[j]`.
     case q8_0
+    /// 20-byte blocks of 32 elements: an f16 scale `d`, an f16 minimum `m` and 32 nibbles `n`;
+    /// element `j` is `d * n[j] + m`.
     case q4_1
 
     /// Number of elements one block encodes.

@@ -45,10 +45,15 @@ public func matmul(
 /// One matrix of a fused `matmul` and where its output goes.
 public struct MatmulOutput: @unchecked Sendable {
     // Sendable: `y` is written by the matmul only, at disjoint rows per thread.
+    /// The weights `[rows, cols]`; `cols` a multiple of 32.
     public let w: WeightMatrix
+    /// Receives one vector of `w.rows` floats per activation column.
     public let y: UnsafeMutablePointer<Float>
+    /// Floats between the starts of consecutive output vectors; at least `w.rows`.
     public let yStride: Int
 
+    /// Pairs `w` with its output; traps unless `w.cols` is a multiple of 32 and
+    /// `yStride >= w.rows`.
     public init(_ w: WeightMatrix, y: UnsafeMutablePointer<Float>, yStride: Int) {
         precondition(w.cols % 32 == 0, "matmul needs rows that are whole 32-element blocks")
         precondition(yStride >= w.rows, "output stride too small")

@@ -1,8 +1,11 @@
 /// A read-only view of a weight matrix `[rows, cols]` stored row by row in `dtype`,
 /// usually inside the memory-mapped weights file. The matmul kernels read it in place.
 public struct Matrix: @unchecked Sendable {
+    /// Encoding of the elements.
     public let dtype: DType
+    /// Number of rows (output features, for a weight matrix).
     public let rows: Int
+    /// Elements per row; a multiple of `dtype.blockElements`.
     public let cols: Int
     /// Start of row 0. Rows follow each other without padding.
     public let base: UnsafeRawPointer

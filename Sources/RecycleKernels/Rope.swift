@@ -7,12 +7,16 @@ import Glibc
 /// `position * theta^(-2i / headDim)`. Angles are computed in double precision once per
 /// position, so the table is exact to f32 rounding at every position.
 public struct RopeTable: Sendable {
+    /// Floats per head; even, since dimensions rotate in pairs.
     public let headDim: Int
+    /// Number of positions the table covers (`0..<positions`); `apply` traps beyond it.
     public let positions: Int
     /// `[positions][headDim / 2]` cosines and sines.
     private let cosines: [Float]
     private let sines: [Float]
 
+    /// Computes the cosines and sines for positions `0..<positions` with base `theta` (10000 in
+    /// the original RoPE).
     public init(headDim: Int, theta: Double, positions: Int) {
         precondition(headDim % 2 == 0, "head dimension must be even")
         let half = headDim / 2

@@ -10,14 +10,19 @@ import Glibc
 /// operations (see `matmul`).
 public final class WeightMatrix: @unchecked Sendable {
     // Sendable: immutable after init; `interleaved` is owned here and only read.
+    /// Encoding of the weights as the file stores them.
     public let dtype: DType
+    /// Number of rows (output features).
     public let rows: Int
+    /// Elements per row (input features).
     public let cols: Int
     /// The matrix as the file stores it (f32, f16; and the source of an interleaved copy).
     let source: Matrix
     /// The interleaved copy of Q4_1/Q8_0 weights, or nil (64-byte aligned, owned).
     let interleaved: UnsafeMutableRawPointer?
 
+    /// Prepares `m` for the kernels: copies Q4_1/Q8_0 weights into the interleaved layout,
+    /// keeps a reference to f32/f16 ones. `m`'s memory must outlive the matrix.
     public init(_ m: Matrix) {
         dtype = m.dtype
         rows = m.rows

@@ -12,11 +12,13 @@ import Glibc
 ///
 /// With one thread there are no workers, and the body runs inline with no synchronization.
 public final class WorkerPool: Sendable {
+    /// Threads that run a call, the caller's included; at least 1.
     public let threads: Int
     /// `nil` when `threads == 1`.
     private let region: ParallelRegion?
     private let workers: [pthread_t]
 
+    /// Starts `threads - 1` worker threads, which live as long as the pool (`threads` >= 1).
     public init(threads: Int) {
         precondition(threads >= 1, "a pool needs at least one thread")
         precondition(threads <= ParallelRegion.maxParts, "too many threads")

@@ -29,6 +29,7 @@ public enum DefaultModel {
         throw NotFound()
     }
 
+    /// Thrown by `locate()` when no default model exists; its message says how to fetch one.
     public struct NotFound: Error, CustomStringConvertible {
         public var description: String {
             """

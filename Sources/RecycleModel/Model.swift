@@ -1,11 +1,17 @@
 /// A loaded model: its mapped weights, tokenizer and chat template.
 public final class Model: Sendable {
+    /// The mapped weights file, kept open for as long as the model lives.
     public let file: WeightsFile
+    /// The transformer weights, shape-checked against the config.
     public let weights: LlamaWeights
+    /// The tokenizer built from the file's metadata.
     public let tokenizer: Tokenizer
+    /// How to turn a conversation into a prompt; nil for a model without one (a base model).
     public let chatTemplate: ChatTemplate?
+    /// The system message a conversation without one starts with; nil for none.
     public let defaultSystemPrompt: String?
 
+    /// The transformer's shape.
     public var config: ModelConfig { weights.config }
 
     /// Opens and validates the weights file at `path` (docs/FORMAT.md).

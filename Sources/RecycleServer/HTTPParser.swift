@@ -6,9 +6,12 @@
 /// Headers are limited in size (431), bodies too (413); anything malformed is a 400, and
 /// transfer codings other than `chunked` a 501.
 public struct HTTPParser: Sendable {
+    /// Most bytes of request line and headers (16 KiB by default); more is a 431.
     public var maxHeaderBytes = 16 << 10
+    /// Most bytes of body, after de-chunking (1 MiB by default); more is a 413.
     public var maxBodyBytes = 1 << 20
 
+    /// A parser with the default limits.
     public init() {}
 
     /// The first complete request in `bytes` and how many bytes it took, or nil if more are

@@ -1,11 +1,16 @@
 /// An HTTP/1.1 request as the server reads it: method, target, headers and the whole body
 /// (de-chunked). Header names are lowercased; values are the bytes as Latin-1, as HTTP has it.
 public struct HTTPRequest: Sendable {
+    /// The method, as sent: uppercase letters ("GET", "POST").
     public var method: String
+    /// The request target as sent: an absolute path with any query string, or "*".
     public var target: String
     /// "HTTP/1.1" or "HTTP/1.0".
     public var version: String
+    /// The header fields in the order received; names lowercased, values trimmed of surrounding
+    /// spaces and tabs.
     public var headers: [(name: String, value: String)]
+    /// The whole body (de-chunked); empty when there is none.
     public var body: [UInt8]
 
     /// The target without its query string.
@@ -24,9 +29,12 @@ public struct HTTPRequest: Sendable {
 
 /// A request the server refuses before it reaches a handler, with the status to answer.
 public struct HTTPError: Error, Sendable {
+    /// The HTTP status to answer with (the parser's: 400, 413, 431, 501, 505).
     public let status: Int
+    /// What was wrong, for the response body.
     public let message: String
 
+    /// A refusal with `status` and `message`.
     public init(_ status: Int, _ message: String) {
         self.status = status
         self.message = message

@@ -7,6 +7,7 @@ import Synchronization
 /// the model never starves another of a thread), with keep-alive and limits on how many
 /// connections, how long a client may idle and how big a request may be.
 public final class HTTPServer: Sendable {
+    /// How much the server gives each client and all of them together.
     public struct Limits: Sendable {
         /// Connections served at once; one more is answered 503 and closed.
         public var connections = 64
@@ -14,11 +15,14 @@ public final class HTTPServer: Sendable {
         public var idleSeconds = 30
         /// Seconds a response write may block on a client that stops reading.
         public var sendSeconds = 30
+        /// The request size limits.
         public var parser = HTTPParser()
 
+        /// 64 connections, 30-second idle and send timeouts, and the parser's default sizes.
         public init() {}
     }
 
+    /// Why the server could not listen (a bad address, a port in use); the message says which.
     public struct StartError: Error, CustomStringConvertible {
         public let description: String
     }
@@ -26,6 +30,7 @@ public final class HTTPServer: Sendable {
     private let listener: Int32
     /// The port bound (the one asked for, or the one the system chose for port 0).
     public let port: Int
+    /// The limits it serves under.
     public let limits: Limits
     private let open = Atomic<Int>(0)
 

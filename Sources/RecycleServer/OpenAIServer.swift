@@ -14,8 +14,11 @@ import Synchronization
 /// and `GET /health`. Generation goes through one `GenerationQueue`, so the KV cache and the
 /// drafter's state carry over from request to request.
 public final class OpenAIServer: Sendable {
+    /// How the server listens, what requests get by default, and what they may ask for.
     public struct Options: Sendable {
+        /// The IPv4 address to listen on ("localhost" means 127.0.0.1).
         public var host = "127.0.0.1"
+        /// The TCP port to listen on; 0 lets the system choose.
         public var port = 8080
         /// Required as `Authorization: Bearer KEY` on every endpoint but `/health`, if set.
         public var apiKey: String?
@@ -24,18 +27,22 @@ public final class OpenAIServer: Sendable {
         /// Tokens a request without `max_tokens` gets (at most what the context leaves), and
         /// the most a request may ask for.
         public var maxTokens = 512
+        /// The most tokens a request may ask for; a larger `max_tokens` is a 400.
         public var maxTokensLimit = 4096
         /// Sampling when a request does not say.
         public var temperature: Float = 0
+        /// Nucleus sampling's probability mass when a request gives no `top_p`.
         public var topP: Float = 0.95
         /// A chat without a system message gets the model's default one, as `recycle chat` does.
         public var defaultSystemPrompt: String?
         /// The name `/v1/models` lists and responses carry.
         public var modelID = "recycle"
+        /// Connection, timeout and request size limits of the HTTP server.
         public var limits = HTTPServer.Limits()
         /// Where a line per generation goes (the CLI: stderr).
         public var log: @Sendable (String) -> Void = { _ in }
 
+        /// Every option at the default its declaration gives.
         public init() {}
     }
 
@@ -45,6 +52,7 @@ public final class OpenAIServer: Sendable {
     private let requests = Atomic<Int>(0)
     private let started = Int(Date().timeIntervalSince1970)
 
+    /// The port bound (the system's choice when `options.port` was 0).
     public var port: Int { http.port }
 
     /// Binds the socket (so that a port in use is an error before anything else), with a

@@ -3,21 +3,28 @@ import RecycleDecoding
 /// A drafter as named on a command line (`--drafter`, `--tree`, `-k`, `--start`), shared by
 /// the `recycle` CLI and the benchmarks.
 public struct DrafterChoice: Sendable {
+    /// The `--drafter` values.
     public enum Kind: String, Sendable, CaseIterable {
+        /// Plain decoding, Token Recycling, prompt lookup, suffix matching, and a suffix spine
+        /// with recycled branches (`HybridDrafter`).
         case none, recycle, pld, suffix, hybrid
 
         /// Whether it keeps a Token Recycling matrix (so `-k` and `--start` apply).
         public var recycles: Bool { self == .recycle || self == .hybrid }
     }
 
+    /// Which drafter.
     public var kind: Kind = .none
     /// "auto", a built-in template name or a JSON file (recycle only; hybrid is always auto).
     public var tree = "auto"
+    /// Candidates per matrix row (recycle and hybrid only).
     public var k = 8
+    /// Hot or cold start of the matrix (recycle and hybrid only).
     public var start: TokenRecycler.Start = .hot
     /// Longest PLD draft.
     public var draftLength = 8
 
+    /// Plain decoding, with every option at its default.
     public init() {}
 
     /// Parses command-line values (nil: not given). `tree` belongs to `recycle`, `k` and `start`

@@ -8,17 +8,27 @@ import Glibc
 /// A JSON value that keeps the order of object keys, for readable output (`--json`, the
 /// server's responses).
 public enum JSON: Sendable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number, written as an integer when integral and below 1e15, as `null` if not finite.
     case number(Double)
+    /// A string, escaped when written.
     case string(String)
+    /// An array.
     case array([JSON])
+    /// An object, its members written in the order given.
     case object([(String, JSON)])
 
+    /// An integer as a JSON number (exact up to 2^53).
     public static func int<I: BinaryInteger>(_ v: I) -> JSON { .number(Double(v)) }
+    /// An array of integers.
     public static func ints<I: BinaryInteger>(_ v: [I]) -> JSON { .array(v.map { .number(Double($0)) }) }
+    /// An array of floats.
     public static func floats(_ v: [Float]) -> JSON { .array(v.map { .number(Double($0)) }) }
 
+    /// The value as compact JSON text, on one line.
     public var text: String {
         switch self {
         case .null: return "null"

@@ -2,6 +2,7 @@
 /// Text that could be the start of a stop string is held back until the next piece shows
 /// whether it is one, so a stop string is never shown, not even in part.
 public struct StopStrings: Sendable {
+    /// The stop strings, empty ones removed.
     public let stops: [String]
     private var pending = ""
     /// Whether a stop string has appeared: the generation should end.

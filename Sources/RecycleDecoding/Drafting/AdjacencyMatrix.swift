@@ -1,11 +1,14 @@
 /// Token Recycling's memory: for every token of the vocabulary, the top-`k` tokens the model
 /// last predicted after it, best first (zeros until the token is seen).
 public final class AdjacencyMatrix: PersistentState {
+    /// Candidates per row.
     public let k: Int
+    /// Number of rows: one per token of the vocabulary.
     public let vocabularySize: Int
     /// `vocabularySize` rows of `k` token ids.
     public private(set) var values: [Int32]
 
+    /// An all-zero matrix; `k` must be in `1...vocabularySize`.
     public init(vocabularySize: Int, k: Int) {
         precondition(k >= 1 && k <= vocabularySize, "a row of k candidates needs k distinct tokens")
         self.k = k

@@ -8,8 +8,11 @@ import Glibc
 /// Files that a reader only ever sees whole, old or new: matrix files and the state
 /// cache's files. One implementation for both, so that both survive a crash the same way.
 public enum AtomicFile {
+    /// Why a file could not be read or written, with the path and the reason.
     public enum Error: Swift.Error, Equatable, CustomStringConvertible {
+        /// The file could not be opened or read, or is not a regular file.
         case unreadable(path: String, reason: String)
+        /// The file could not be written or put in place.
         case unwritable(path: String, reason: String)
 
         public var description: String {

@@ -12,6 +12,7 @@ public struct AutoTree: Sendable {
     /// Every node the tree may use, parents first: the paper's "2.2.2" and a deeper rank-0
     /// spine. Parents in tree numbering: the root is node 0, path `i` is node `i + 1`.
     public let candidates: TreeTemplate
+    /// Candidates per matrix row: ranks run `0..<k`.
     public let k: Int
     private var hits: [Double]
     private var observations = 0.0
@@ -20,6 +21,7 @@ public struct AutoTree: Sendable {
     /// How much faster than plain decoding a tree must look to be used.
     static let margin = 1.1
 
+    /// Statistics for rows of `k` candidates, with no observation yet (every hit rate 0).
     public init(k: Int) {
         let base = (try? TreeTemplate.named("2.2.2", k: 8).paths) ?? []
         let spine = (7...12).map { [Int](repeating: 0, count: $0) }

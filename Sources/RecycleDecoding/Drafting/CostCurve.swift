@@ -35,6 +35,7 @@ public final class CostCurve: PersistentState {
     /// should not move the curve by much.
     static let liveWeight = 0.1
 
+    /// A curve with nothing measured: no tree is offered before the first pass is timed.
     public init() {}
 
     /// The size class of a context: 0 below 256 tokens, 1 below 512, and so on.

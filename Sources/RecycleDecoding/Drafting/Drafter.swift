@@ -3,17 +3,21 @@
 /// Node 0 is the root: the last token already chosen but not yet in the KV cache. Every
 /// other node is a guess at what follows its parent. Parents come before their children.
 public struct DraftTree: Sendable, Equatable {
+    /// Each node's token; `tokens[0]` is the root.
     public private(set) var tokens: [Int32]
+    /// Each node's parent index, smaller than its own; -1 for the root.
     public private(set) var parents: [Int]
     /// Where each node's guess came from (the root's is empty), for traces.
     public private(set) var sources: [DraftSource]
 
+    /// A tree of the root alone (plain decoding's step).
     public init(root: Int32) {
         tokens = [root]
         parents = [-1]
         sources = [DraftSource()]
     }
 
+    /// Number of nodes, the root included.
     public var count: Int { tokens.count }
 
     /// Adds `token` as a child of node `parent` and returns the new node's index.
@@ -50,6 +54,7 @@ public struct DraftTree: Sendable, Equatable {
 
 /// What one verification pass found, told back to the drafter.
 public struct Verification: Sendable {
+    /// The tree that was verified.
     public let tree: DraftTree
     /// Node indices of the accepted path, root first: the root plus every drafted token that
     /// matched the model's own choice.
@@ -59,12 +64,14 @@ public struct Verification: Sendable {
     /// The model's top candidates after each node, best first: `candidatesPerNode` ids per
     /// node, node by node (empty if the drafter asked for none).
     public let candidates: [Int32]
+    /// Ids per node in `candidates`: the drafter's `candidatesPerNode` (0: none).
     public let candidatesPerNode: Int
     /// Tokens in the KV cache before the pass (the context the tree was verified on).
     public let context: Int
     /// Wall seconds of the verification pass: what a pass of `tree.count` nodes costs now.
     public let seconds: Double
 
+    /// The outcome of verifying `tree`; `candidates` must hold `candidatesPerNode` ids a node.
     public init(tree: DraftTree, acceptedPath: [Int], produced: [Int32], candidates: [Int32], candidatesPerNode: Int,
                 context: Int = 0, seconds: Double = 0) {
         precondition(candidates.count == tree.count * candidatesPerNode)
@@ -77,6 +84,7 @@ public struct Verification: Sendable {
         self.candidatesPerNode = candidatesPerNode
     }
 
+    /// The model's top candidates after node `i`, best first.
     public func candidates(ofNode i: Int) -> ArraySlice<Int32> {
         candidates[(i * candidatesPerNode)..<((i + 1) * candidatesPerNode)]
     }
@@ -125,22 +133,36 @@ public protocol Drafter: AnyObject {
 }
 
 extension Drafter {
+    /// Default: true.
     public var drafts: Bool { true }
+    /// Default: none.
     public var settings: [(name: String, value: String)] { [] }
+    /// Default: false, so the prefill computes only the last token's logits.
     public var learnsFromPrompt: Bool { false }
+    /// Default: ignores the prompt.
     public func observePrompt(tokens: [Int32], candidates: [Int32]) {}
+    /// Default: nothing worth keeping.
     public var persistentState: [any PersistentState] { [] }
+    /// Default: no matrix, so no rewrites.
     public var lastRewrites: [RowRewrite] { [] }
+    /// Default: nil, a fixed size.
     public var lastSizing: TreeSizing? { nil }
 }
 
 /// Plain decoding: never drafts, so every pass confirms exactly one token.
 public final class NoDrafter: Drafter {
+    /// Plain decoding; holds no state.
     public init() {}
+    /// "none".
     public var name: String { "none" }
+    /// False: reports leave out drafting statistics.
     public var drafts: Bool { false }
+    /// 0: it learns nothing from verification.
     public var candidatesPerNode: Int { 0 }
+    /// Does nothing.
     public func begin(context: [Int32]) {}
+    /// The root alone.
     public func draft(root: Int32, context: [Int32]) -> DraftTree { DraftTree(root: root) }
+    /// Does nothing.
     public func observe(_ verification: Verification) {}
 }

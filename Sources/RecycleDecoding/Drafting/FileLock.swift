@@ -11,6 +11,7 @@ import Glibc
 /// save, so its inode cannot carry a lock. The kernel drops the lock when the process ends,
 /// however it ends. Taking it never waits: a process that finds it held is told so at once.
 public final class FileLock {
+    /// Why the lock was not taken.
     public enum Error: Swift.Error {
         /// Another open file description holds the lock (another process, as a rule).
         case busy
@@ -20,6 +21,8 @@ public final class FileLock {
 
     private let fd: Int32
 
+    /// Creates the lock file at `path` if needed (mode 0644) and locks it without waiting;
+    /// throws `.busy` when another holder has it.
     public init(path: String) throws(Error) {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .failed("cannot create \(path): \(String(cString: strerror(errno)))") }

@@ -18,6 +18,7 @@
 /// reached, the rank of the token that really followed, counted only when it was not the
 /// spine's own next token.
 public final class HybridDrafter: Drafter {
+    /// The Token Recycling half: its matrix, hit rates and cost curve serve the whole tree.
     public let recycler: TokenRecycler
     private var spine = SuffixSpine()
     /// Hit rates of recycled candidates that differ from the spine's next token.
@@ -26,24 +27,36 @@ public final class HybridDrafter: Drafter {
     private var lastSpine: [Int32] = []
     private var lastChoice: SizeChoice?
 
+    /// A hybrid over a `vocabularySize x k` matrix with an automatic tree, started hot or cold,
+    /// sizing trees with `costs`.
     public init(vocabularySize: Int, k: Int = 8, start: TokenRecycler.Start = .hot, costs: CostCurve = CostCurve()) {
         recycler = TokenRecycler(vocabularySize: vocabularySize, k: k, shape: .auto, start: start, costs: costs)
         besideSpine = AutoTree(k: k)
     }
 
+    /// "hybrid".
     public var name: String { "hybrid" }
+    /// The recycler's `k` and start.
     public var settings: [(name: String, value: String)] { [("k", "\(recycler.k)"), ("start", recycler.start.rawValue)] }
+    /// The recycler's `k`: every verified node rewrites its matrix row.
     public var candidatesPerNode: Int { recycler.candidatesPerNode }
+    /// The recycler's: true for a cold start, which seeds the matrix from the prompt.
     public var learnsFromPrompt: Bool { recycler.learnsFromPrompt }
+    /// The recycler's: its matrix (when hot) and the cost curve.
     public var persistentState: [any PersistentState] { recycler.persistentState }
 
+    /// Starts a generation in both halves: the recycler (a cold start resets its matrix) and
+    /// the suffix index (a new document unless the context continues the last one).
     public func begin(context: [Int32]) {
         recycler.begin(context: context)
         spine.begin(context: context)
     }
 
+    /// Seeds the recycler's matrix from the prompt (a cold start).
     public func observePrompt(tokens: [Int32], candidates: [Int32]) { recycler.observePrompt(tokens: tokens, candidates: candidates) }
 
+    /// The spine and the recycled candidates merged in one tree, cut to the size the costs and
+    /// hit rates make worth verifying.
     public func draft(root: Int32, context: [Int32]) -> DraftTree {
         spine.catchUp(with: context)
         var tree = CandidateTree(root: root)
@@ -63,9 +76,13 @@ public final class HybridDrafter: Drafter {
         return draft
     }
 
+    /// The matrix rows the recycler rewrote in the last `observe`.
     public var lastRewrites: [RowRewrite] { recycler.lastRewrites }
+    /// How the last tree's size was chosen, with the recycler's hit rates.
     public var lastSizing: TreeSizing? { lastChoice?.sizing(costs: recycler.costs, hitRates: recycler.auto.rates) }
 
+    /// Updates the beside-spine ranks, then lets the recycler learn (matrix, hit rates, cost)
+    /// and the spine record how far it was right.
     public func observe(_ verification: Verification) {
         // Before the matrix learns from this step: ranks as they stood when drafting.
         let produced = verification.produced, matrix = recycler.matrix

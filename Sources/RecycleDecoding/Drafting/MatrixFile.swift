@@ -9,12 +9,19 @@ public enum MatrixFile {
     static let magic = Array("RCYLADJ".utf8) + [0]
     static let headerSize = 24
 
+    /// Why a matrix file could not be loaded or saved; every case says what is wrong.
     public enum Error: Swift.Error, Equatable, CustomStringConvertible {
+        /// The file could not be opened or read, or is not a regular file.
         case unreadable(path: String, reason: String)
+        /// Shorter than the header, or a wrong magic or version; carries the file's path.
         case notAMatrixFile(String)
+        /// The file's `k` or vocabulary size differs from this run's.
         case mismatch(String)
+        /// Wrong length, checksum mismatch, or a token id outside the vocabulary.
         case corrupt(String)
+        /// The file or its directory could not be written.
         case unwritable(path: String, reason: String)
+        /// Another process holds the file's lock (see `MatrixFileLock`).
         case inUse(path: String)
 
         public var description: String {

@@ -18,6 +18,8 @@ public final class MatrixFileLock {
     /// Held, not read: the lock lasts as long as this object.
     private let lock: FileLock
 
+    /// Locks the matrix at `path` (which may not exist yet) and removes leftover temporary
+    /// files; throws `.inUse` if another process holds it, `.unwritable` if it cannot write.
     public init(path: String) throws(MatrixFile.Error) {
         target = try MatrixFile.resolve(path)
         let (directory, name) = AtomicFile.split(target)

@@ -18,6 +18,7 @@ public protocol PersistentState: AnyObject {
     func restore(from bytes: [UInt8], source: String) throws(PersistentStateError)
 }
 
+/// What a saved copy of a state is valid for, besides the model file.
 public enum PersistentScope: Sendable {
     /// Valid for every run of the same model file (what the model predicts).
     case model
@@ -28,5 +29,6 @@ public enum PersistentScope: Sendable {
 /// Why saved bytes were refused.
 public struct PersistentStateError: Error, CustomStringConvertible {
     public let description: String
+    /// An error whose message is `description`.
     public init(_ description: String) { self.description = description }
 }

@@ -2,20 +2,29 @@
 /// occurrence of the context's last n-gram (n from `maxNgram` down to 1). Training-free and
 /// model-free: strong when the output repeats the prompt or itself.
 public final class PromptLookup: Drafter {
+    /// Longest n-gram matched; shorter ones are tried when it finds nothing. At least 1.
     public let maxNgram: Int
+    /// Most tokens copied into a draft, as one chain. At least 1.
     public let draftLength: Int
 
+    /// Both values must be at least 1.
     public init(maxNgram: Int = 3, draftLength: Int = 8) {
         precondition(maxNgram >= 1 && draftLength >= 1)
         self.maxNgram = maxNgram
         self.draftLength = draftLength
     }
 
+    /// "pld".
     public var name: String { "pld" }
+    /// 0: it learns nothing from verification.
     public var candidatesPerNode: Int { 0 }
+    /// Does nothing: every draft searches the context it is given.
     public func begin(context: [Int32]) {}
+    /// Does nothing.
     public func observe(_ verification: Verification) {}
 
+    /// A chain copying up to `draftLength` tokens after the latest earlier match of the
+    /// context's last `maxNgram`, ..., 1 tokens; the root alone when none matches.
     public func draft(root: Int32, context: [Int32]) -> DraftTree {
         var tree = DraftTree(root: root)
         let end = context.count

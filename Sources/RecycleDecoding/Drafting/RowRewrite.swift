@@ -1,14 +1,17 @@
 /// A matrix row that one verification pass rewrote, for traces: Token Recycling's learning,
 /// made visible.
 public struct RowRewrite: Sendable, Equatable {
+    /// The token whose row it is.
     public let token: Int32
     /// The row before the pass, and as the pass left it (best first).
     public let before: [Int32]
+    /// The row as the pass left it.
     public let after: [Int32]
     /// How many tree nodes wrote it (the same token at several nodes): above one, `after` is
     /// what the last of them left.
     public let writes: Int
 
+    /// A rewrite of `token`'s row from `before` to `after` by `writes` nodes.
     public init(token: Int32, before: [Int32], after: [Int32], writes: Int) {
         self.token = token
         self.before = before

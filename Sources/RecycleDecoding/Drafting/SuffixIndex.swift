@@ -30,6 +30,7 @@ public struct SuffixIndex: Sendable {
 
     /// The indexed tokens, document separators included (negative ids).
     public private(set) var tokens: [Int32] = []
+    /// Number of indexed tokens, separators included.
     public var count: Int { tokens.count }
 
     /// Length of each state's longest string.
@@ -46,6 +47,7 @@ public struct SuffixIndex: Sendable {
     /// How many separators have been appended: the next one is `-(separators + 1)`.
     private var separators: Int32 = 0
 
+    /// An empty index.
     public init() {}
 
     /// Appends one token (ids must be >= 0). O(1) amortised.
@@ -54,6 +56,7 @@ public struct SuffixIndex: Sendable {
         extend(token)
     }
 
+    /// Appends each token of `s` in order (ids must be >= 0).
     public mutating func append<S: Sequence>(contentsOf s: S) where S.Element == Int32 {
         for token in s { append(token) }
     }
@@ -86,6 +89,7 @@ public struct SuffixIndex: Sendable {
         return window[..<(window.firstIndex { $0 < 0 } ?? window.endIndex)]
     }
 
+    /// Forgets every token and frees the automaton.
     public mutating func removeAll() {
         self = SuffixIndex()
     }

@@ -11,6 +11,7 @@
 /// With `TreeShape.auto` the template is not fixed: each step drafts the recycled nodes that
 /// the measured cost of a pass and the recent hit rates of each rank make worth verifying.
 public final class TokenRecycler: Drafter {
+    /// Whether the matrix carries over from one prompt to the next (`--start`).
     public enum Start: String, Sendable {
         /// The matrix persists across prompts and turns (the paper's default).
         case hot
@@ -18,8 +19,11 @@ public final class TokenRecycler: Drafter {
         case cold
     }
 
+    /// The tree's shape: a fixed template, or sized anew every step.
     public let shape: TreeShape
+    /// Hot or cold start.
     public let start: Start
+    /// The adjacency matrix drafts are read from and verification writes to.
     public let matrix: AdjacencyMatrix
     /// Hit statistics of the ranks, kept for `TreeShape.auto` (a hybrid reads its recycler's).
     public private(set) var auto: AutoTree
@@ -29,6 +33,8 @@ public final class TokenRecycler: Drafter {
     private var lastChoice: SizeChoice?
     private var rewriteLog = RewriteLog()
 
+    /// A recycler with an all-zero `vocabularySize x k` matrix; `costs` is used with
+    /// `TreeShape.auto` only.
     public init(vocabularySize: Int, k: Int = 8, shape: TreeShape, start: Start = .hot, costs: CostCurve = CostCurve()) {
         matrix = AdjacencyMatrix(vocabularySize: vocabularySize, k: k)
         auto = AutoTree(k: k)
@@ -37,10 +43,15 @@ public final class TokenRecycler: Drafter {
         self.costs = costs
     }
 
+    /// Candidates per matrix row.
     public var k: Int { matrix.k }
+    /// "recycle".
     public var name: String { "recycle" }
+    /// The tree shape, `k` and start.
     public var settings: [(name: String, value: String)] { [("tree", shape.name), ("k", "\(k)"), ("start", start.rawValue)] }
+    /// `k`: every verified node's top-`k` replaces its token's row.
     public var candidatesPerNode: Int { k }
+    /// True for a cold start, which seeds the matrix from the prompt.
     public var learnsFromPrompt: Bool { start == .cold }
     /// The matrix only when hot: a cold start resets it for every prompt, so a saved copy
     /// would never be read, and saving it would replace a hot run's copy with one prompt's.
@@ -48,6 +59,7 @@ public final class TokenRecycler: Drafter {
         (start == .hot ? [matrix] : []) + (shape == .auto ? [costs] : [])
     }
 
+    /// Resets the matrix for a cold start; a hot one keeps it.
     public func begin(context: [Int32]) {
         if start == .cold { matrix.reset() }
     }
@@ -57,6 +69,8 @@ public final class TokenRecycler: Drafter {
         for (i, token) in tokens.enumerated() { matrix.replaceRow(of: token, with: candidates[(i * k)..<((i + 1) * k)]) }
     }
 
+    /// A tree read from the matrix: the fixed template's nodes, or with `.auto` the nodes the
+    /// hit rates and the cost curve make worth verifying.
     public func draft(root: Int32, context: [Int32]) -> DraftTree {
         switch shape {
         case let .fixed(template):
@@ -73,9 +87,13 @@ public final class TokenRecycler: Drafter {
         }
     }
 
+    /// The rows the last `observe` rewrote, as they were and as they are.
     public var lastRewrites: [RowRewrite] { rewriteLog.rewrites(in: matrix) }
+    /// How the last auto tree was sized; nil with a fixed template.
     public var lastSizing: TreeSizing? { lastChoice?.sizing(costs: costs, hitRates: auto.rates) }
 
+    /// Overwrites the row of every verified node's token with its top-`k`; with `.auto`, first
+    /// times the pass and records each produced token's rank.
     public func observe(_ v: Verification) {
         if shape == .auto {
             costs.record(nodes: v.tree.count, seconds: v.seconds, context: v.context)

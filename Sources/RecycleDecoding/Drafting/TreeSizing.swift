@@ -26,6 +26,8 @@ public struct SizeChoice: Sendable {
     /// The context the tree was drafted on (cost curves are kept per context size).
     public let context: Int
 
+    /// The full record for a trace: `costs`' current curve at this context, the expected tokens
+    /// and speedup of the chosen size.
     public func sizing(costs: CostCurve, hitRates: [Double]?) -> TreeSizing {
         var curve: [Double] = []
         for n in 1...(probabilities.count + 1) {

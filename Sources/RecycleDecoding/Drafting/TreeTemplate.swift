@@ -9,6 +9,7 @@ import Glibc
 /// the root. `[0, 1]` is the rank-1 candidate of the rank-0 candidate of the root token.
 /// This is the official code's representation (`tree_template_.py`).
 public struct TreeTemplate: Sendable, Equatable {
+    /// The built-in name or file path it came from, for reports.
     public let name: String
     /// Rank paths, parents before children.
     public let paths: [[Int]]
@@ -16,9 +17,13 @@ public struct TreeTemplate: Sendable, Equatable {
     /// is node `j + 1` (the numbering of `DraftTree`).
     public let parents: [Int]
 
+    /// Why a template was refused.
     public enum Error: Swift.Error, Equatable, CustomStringConvertible {
+        /// Neither a built-in name nor an existing file.
         case unknownName(String)
+        /// The tree file could not be read, or is not JSON of integer rank paths.
         case unreadable(String)
+        /// An empty path, a rank outside `0..<k`, a repeated node or a node before its parent.
         case invalid(String)
 
         public var description: String {
@@ -54,6 +59,7 @@ public struct TreeTemplate: Sendable, Equatable {
         self.parents = parents
     }
 
+    /// Number of nodes besides the root.
     public var count: Int { paths.count }
 
     /// A built-in template by name, or a JSON file: a list of paths, or an object with "nodes".
@@ -66,6 +72,7 @@ public struct TreeTemplate: Sendable, Equatable {
         return try TreeTemplate(name: nameOrPath, paths: paths, k: k)
     }
 
+    /// The built-in templates' names, sorted.
     public static var builtInNames: [String] { builtIn.keys.sorted() }
 
     /// "2.2.2": the paper's default (80 nodes, 6 levels); "2.2.2-l2" and "2.2.2-l1": its first

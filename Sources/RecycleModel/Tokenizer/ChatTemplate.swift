@@ -2,8 +2,10 @@
 public struct ChatMessage: Sendable, Equatable {
     /// "system", "user" or "assistant".
     public var role: String
+    /// The message's text; markers in it stay plain text (see `PromptPiece`).
     public var content: String
 
+    /// A message of `role` ("system", "user" or "assistant") saying `content`.
     public init(role: String, content: String) {
         self.role = role
         self.content = content

@@ -6,9 +6,12 @@
 /// only where special tokens may be matched differs, so a message without marker text gets
 /// the same ids as the whole prompt encoded at once.
 public struct PromptPiece: Sendable, Equatable {
+    /// The piece's text.
     public var text: String
+    /// True for markup (special-token text becomes control tokens), false for plain content.
     public var parsesSpecialTokens: Bool
 
+    /// A piece of `text`; see `markup(_:)` and `content(_:)` for the two usual kinds.
     public init(_ text: String, parsesSpecialTokens: Bool) {
         self.text = text
         self.parsesSpecialTokens = parsesSpecialTokens

@@ -8,6 +8,7 @@ public struct StreamingDecoder: Sendable {
     /// Bytes of a character whose remaining bytes have not arrived yet.
     private var pending: [UInt8] = []
 
+    /// A decoder with nothing held back, turning ids of `tokenizer` into text.
     public init(tokenizer: Tokenizer) {
         self.tokenizer = tokenizer
     }

@@ -5,7 +5,9 @@
 /// by the pre-tokenizer, each piece's UTF-8 bytes become byte tokens, and merges are
 /// applied by rank. All tables are built once here so that encoding only hashes integers.
 public struct Tokenizer: Sendable {
+    /// Id of the beginning-of-sequence token (the spec's `bos_id`).
     public let bosID: Int32
+    /// Id of the end-of-sequence token (the spec's `eos_id`); generation stops at it.
     public let eosID: Int32
     /// Whether `encode` starts with the BOS token (the spec's `add_bos`).
     public let addsBOS: Bool
@@ -23,6 +25,7 @@ public struct Tokenizer: Sendable {
     private let mergeTable: MergeTable
     private let specialTokens: SpecialTokenMatcher
 
+    /// Number of tokens; valid ids are `0..<vocabularySize`.
     public var vocabularySize: Int { tokenByteOffsets.count - 1 }
 
     /// Builds the tokenizer from untrusted `spec`, validating it.

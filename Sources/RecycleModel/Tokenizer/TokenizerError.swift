@@ -1,11 +1,15 @@
 /// Why a tokenizer spec was rejected. The spec comes from a file, so every problem is
 /// reported rather than trapped on.
 public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A tokenizer model other than "gpt2-bpe".
     case unsupportedModel(String)
+    /// A pre-tokenizer other than "smollm".
     case unsupportedPreTokenizer(String)
+    /// No tokens at all.
     case emptyVocabulary
     /// A table too large for 32-bit token ids and ranks.
     case tableTooLarge(table: String, count: Int)
+    /// `token_types` does not have one entry per token.
     case tokenTypeCountMismatch(tokens: Int, tokenTypes: Int)
     /// A type outside GGUF's codes 0...6.
     case invalidTokenType(id: Int, type: Int)

@@ -11,13 +11,18 @@ public struct TokenizerSpec: Codable, Sendable {
     public var tokenTypes: [Int]
     /// Merge rules in priority order, each two symbols separated by one space.
     public var merges: [String]
+    /// Id of the beginning-of-sequence token (`bos_id`).
     public var bosID: Int
+    /// Id of the end-of-sequence token (`eos_id`).
     public var eosID: Int
+    /// Id of the unknown token (`unk_id`), if any; checked to be a token, otherwise unused.
     public var unkID: Int?
+    /// Id of the padding token (`pad_id`), if any; checked to be a token, otherwise unused.
     public var padID: Int?
     /// Whether encoding a text starts with the BOS token.
     public var addBOS: Bool
 
+    /// A spec with the given tables; nothing is validated until `Tokenizer.init(spec:)`.
     public init(
         model: String = "gpt2-bpe", preTokenizer: String = "smollm",
         tokens: [String], tokenTypes: [Int], merges: [String],

@@ -9,10 +9,13 @@ import Glibc
 /// would abort in the allocator, or first spend seconds filling the RoPE table; refusing it
 /// up front turns that into an error the caller can explain.
 public enum ContextBudget {
+    /// Thrown by `check` when a context's KV cache and RoPE table would not fit in memory.
     public struct TooLarge: Error, Equatable, CustomStringConvertible {
+        /// The context length asked for, in positions.
         public let positions: Int
         /// nil when the size does not even fit in an `Int`.
         public let bytes: Int?
+        /// The bytes available it was checked against.
         public let memory: Int
 
         public var description: String {

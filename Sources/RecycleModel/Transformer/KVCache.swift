@@ -3,8 +3,11 @@
 /// Layout: layer `l`, position `p`, kv-head `h` starts at
 /// `(l * capacity + p) * kvDim + h * headDim`, so one head's keys are `kvDim` floats apart.
 public final class KVCache: @unchecked Sendable {
+    /// Number of transformer layers cached.
     public let layers: Int
+    /// Positions the cache holds, committed and scratch together.
     public let capacity: Int
+    /// Floats of one position's keys (or values) in one layer: all key/value heads.
     public let kvDim: Int
     /// Positions `0..<count` hold committed keys and values.
     public internal(set) var count = 0 {
@@ -16,6 +19,8 @@ public final class KVCache: @unchecked Sendable {
     let keys: UnsafeMutablePointer<Float>
     let values: UnsafeMutablePointer<Float>
 
+    /// Allocates `layers * capacity * kvDim` floats each for keys and values, left
+    /// uninitialised, with nothing committed.
     public init(layers: Int, capacity: Int, kvDim: Int) {
         self.layers = layers
         self.capacity = capacity

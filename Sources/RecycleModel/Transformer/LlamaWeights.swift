@@ -2,14 +2,23 @@ import RecycleKernels
 
 /// The weights of one transformer layer, as views into the mapped file.
 public struct LayerWeights: @unchecked Sendable {
+    /// RMSNorm weights before attention (`attn_norm`), `modelDim` floats.
     public let attentionNorm: UnsafePointer<Float>
+    /// Query projection (`attn_q`), `[queryDim, modelDim]`.
     public let query: WeightMatrix
+    /// Key projection (`attn_k`), `[kvDim, modelDim]`.
     public let key: WeightMatrix
+    /// Value projection (`attn_v`), `[kvDim, modelDim]`.
     public let value: WeightMatrix
+    /// Attention output projection (`attn_output`), `[modelDim, queryDim]`.
     public let attentionOutput: WeightMatrix
+    /// RMSNorm weights before the feed-forward (`ffn_norm`), `modelDim` floats.
     public let ffnNorm: UnsafePointer<Float>
+    /// SwiGLU gate projection (`ffn_gate`), `[ffnDim, modelDim]`.
     public let gate: WeightMatrix
+    /// SwiGLU up projection (`ffn_up`), `[ffnDim, modelDim]`.
     public let up: WeightMatrix
+    /// Feed-forward down projection (`ffn_down`), `[modelDim, ffnDim]`.
     public let down: WeightMatrix
 }
 
@@ -17,15 +26,21 @@ public struct LayerWeights: @unchecked Sendable {
 /// The embedding table is read in place; the matrices the matmuls read are `WeightMatrix`es
 /// (block-quantized ones copied once into the integer kernels' interleaved layout).
 public struct LlamaWeights: @unchecked Sendable {
+    /// The shape every tensor was checked against.
     public let config: ModelConfig
+    /// Token embedding table (`token_embd`), `[vocabSize, modelDim]`, read in place.
     public let tokenEmbedding: Matrix
+    /// RMSNorm weights before the LM head (`output_norm`), `modelDim` floats.
     public let outputNorm: UnsafePointer<Float>
     /// The LM head: `token_embd.weight` itself when embeddings are tied.
     public let output: WeightMatrix
+    /// The layers' weights, first layer first.
     public let layers: [LayerWeights]
     /// Keeps the mapping alive for as long as the views are used.
     public let file: WeightsFile
 
+    /// Looks up and shape-checks every tensor of `file`'s config, and prepares the matrices for
+    /// the kernels; throws on a missing, misshapen or unexpected tensor.
     public init(file: WeightsFile) throws(WeightsFileError) {
         let c = file.metadata.config
         config = c

@@ -8,10 +8,15 @@ public enum LogitRows: Sendable {
     case all
 }
 
+/// Why a forward pass was refused or failed; `cache.count` is then unchanged.
 public enum ForwardError: Error, Equatable, CustomStringConvertible {
+    /// The tokens would go past the KV cache's capacity.
     case contextFull(needed: Int, capacity: Int)
+    /// A token id outside `0..<vocabSize`.
     case tokenOutOfRange(Int32, vocabSize: Int)
+    /// No tokens were given.
     case emptyInput
+    /// A draft tree whose node 0 is not the root or whose parent comes after its child.
     case invalidTree
     /// A NaN or infinity in a layer's output (`layer`), or in the logits (`layer` nil).
     case nonFinite(layer: Int?)
@@ -36,9 +41,13 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
 /// code. Every step is per-token or a batch-invariant matmul, so a token's logits do not
 /// depend on how many tokens share the pass (see `matmul` and `attend`).
 public final class Transformer: @unchecked Sendable {
+    /// The model's weights.
     public let weights: LlamaWeights
+    /// The model's shape (`weights.config`).
     public let config: ModelConfig
+    /// Keys and values of the committed positions; `cache.count` is where the next tokens go.
     public let cache: KVCache
+    /// The threads the matmuls and attention run on.
     public let pool: WorkerPool
     private let rope: RopeTable
     private var buffers = Buffers(tokens: 0, config: nil)

@@ -7,10 +7,13 @@ public struct CRC32 {
         return c
     }
 
+    /// The CRC-32 of all bytes passed to `update` so far (0 before any).
     public private(set) var value: UInt32 = 0
 
+    /// A checksum of no bytes yet.
     public init() {}
 
+    /// Extends the checksum with `bytes`; a buffer fed in pieces gives the same `value`.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         var c = ~value
         Self.table.withUnsafeBufferPointer { t in

@@ -1,15 +1,26 @@
 /// The shape of a Llama-family transformer, as stored in the weights file's metadata.
 public struct ModelConfig: Codable, Sendable, Equatable {
+    /// Number of transformer layers (`n_layers`).
     public var layers: Int
+    /// Width of the residual stream (`d_model`); a multiple of 32.
     public var modelDim: Int
+    /// Number of query heads (`n_heads`); a multiple of `kvHeads`.
     public var heads: Int
+    /// Number of key/value heads (`n_kv_heads`); each serves `heads / kvHeads` query heads.
     public var kvHeads: Int
+    /// Floats per attention head (`head_dim`); a multiple of 16.
     public var headDim: Int
+    /// Hidden width of the SwiGLU feed-forward (`ffn_dim`); a multiple of 32.
     public var ffnDim: Int
+    /// Number of tokens (`vocab_size`): rows of the embedding table and of the logits.
     public var vocabSize: Int
+    /// Positions the model was trained for (`context_length`): the most a KV cache may hold.
     public var contextLength: Int
+    /// Base of the rotary embedding angles (`rope_theta`); positive.
     public var ropeTheta: Double
+    /// Epsilon added to the mean square in RMSNorm (`rms_norm_eps`); positive.
     public var rmsNormEps: Double
+    /// Whether the LM head is the embedding table (`tied_embeddings`): no `output.weight`.
     public var tiedEmbeddings: Bool
     /// Which query/key dimensions rotate together; only "adjacent" is supported.
     public var ropePairing: String
@@ -21,7 +32,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         case tiedEmbeddings = "tied_embeddings", ropePairing = "rope_pairing"
     }
 
+    /// Floats of all query heads of one token: `heads * headDim`.
     public var queryDim: Int { heads * headDim }
+    /// Floats of all key (or value) heads of one token: `kvHeads * headDim`.
     public var kvDim: Int { kvHeads * headDim }
 
     /// Checks what the kernels and the forward pass rely on; the values come from an
@@ -50,10 +63,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 
 /// Everything in the metadata block (docs/FORMAT.md, "Metadata").
 public struct ModelMetadata: Codable, Sendable {
+    /// The model family; only "llama" is supported.
     public var architecture: String
+    /// The transformer's shape.
     public var config: ModelConfig
+    /// The tokenizer's tables and special ids, unchecked until `Tokenizer.init(spec:)`.
     public var tokenizer: TokenizerSpec
+    /// Name of the chat template (`chat_template`, only "chatml"); nil for a model without one.
     public var chatTemplate: String?
+    /// The system message for conversations without one (`default_system_prompt`), if any.
     public var defaultSystemPrompt: String?
 
     enum CodingKeys: String, CodingKey {

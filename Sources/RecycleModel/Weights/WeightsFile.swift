@@ -8,12 +8,15 @@ import RecycleKernels
 
 /// One entry of the tensor directory, after validation.
 public struct TensorInfo: Sendable, Equatable {
+    /// The tensor's name ("blk.0.attn_q.weight"); unique in the file.
     public let name: String
+    /// Encoding of the elements.
     public let dtype: DType
     /// Outer dimension first; the last one is contiguous.
     public let shape: [Int]
     /// Byte offset from the start of the file (not from the data region).
     public let fileOffset: Int
+    /// Bytes of the tensor's data; equal to what `shape` and `dtype` imply.
     public let length: Int
 }
 
@@ -23,10 +26,13 @@ public struct TensorInfo: Sendable, Equatable {
 /// corrupt or hostile file gives a `WeightsFileError` naming the problem and never an
 /// out-of-bounds read. Tensor bytes are paged in lazily by the OS as kernels touch them.
 public final class WeightsFile: @unchecked Sendable {
+    /// Bytes of the fixed header at the start of the file.
     public static let headerSize = 128
     static let magic: [UInt8] = Array("RCYLWTS".utf8) + [0]
 
+    /// The path the file was opened from.
     public let path: String
+    /// The metadata block, decoded and validated (config, tokenizer, chat template).
     public let metadata: ModelMetadata
     /// Directory entries in file order.
     public let tensors: [TensorInfo]
@@ -35,6 +41,8 @@ public final class WeightsFile: @unchecked Sendable {
     private let byName: [String: TensorInfo]
     private let bytes: UnsafeRawBufferPointer
 
+    /// Maps the file at `path` read-only and validates the header, metadata and tensor
+    /// directory; throws naming the first problem found. Does not verify the checksum.
     public init(path: String) throws(WeightsFileError) {
         self.path = path
         // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer comes;
@@ -82,8 +90,10 @@ public final class WeightsFile: @unchecked Sendable {
         _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED)
     }
 
+    /// Size of the file in bytes.
     public var fileSize: Int { bytes.count }
 
+    /// The directory entry of tensor `name`; throws `.missingTensor` when there is none.
     public func tensor(_ name: String) throws(WeightsFileError) -> TensorInfo {
         guard let t = byName[name] else { throw .missingTensor(name) }
         return t

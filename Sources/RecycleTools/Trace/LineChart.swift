@@ -7,12 +7,16 @@ import Glibc
 /// gridlines, axis labels, a title and a legend. Self-contained SVG: every style is an
 /// attribute, so the element works alone as a file or pasted into any page.
 public struct LineChart: Sendable {
+    /// One named line of the chart, drawn in its own colour.
     public struct Series: Sendable {
+        /// The name the legend shows.
         public var name: String
+        /// The (x, y) points, drawn in the order given.
         public var points: [(Double, Double)]
         /// False draws bare points, e.g. to mark one point of another series.
         public var joined: Bool
 
+        /// A series of `points`, joined by a line unless `joined` is false.
         public init(name: String, points: [(Double, Double)], joined: Bool = true) {
             self.name = name
             self.points = points
@@ -20,11 +24,16 @@ public struct LineChart: Sendable {
         }
     }
 
+    /// The title above the plot.
     public var title: String
+    /// The label of the horizontal axis.
     public var xLabel: String
+    /// The label of the vertical axis.
     public var yLabel: String
+    /// The lines, drawn in order over shared axes.
     public var series: [Series]
 
+    /// A chart of `series` with the given title and axis labels.
     public init(title: String, xLabel: String, yLabel: String, series: [Series]) {
         self.title = title
         self.xLabel = xLabel

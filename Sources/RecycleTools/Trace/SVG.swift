@@ -4,11 +4,16 @@
 
 /// An element of an SVG picture (or of any XML): its attributes, text and children.
 public struct SVGElement: Sendable {
+    /// The element's tag name ("svg", "g", "text").
     public var name: String
+    /// Attributes as (name, value) pairs, in order; values are escaped when written.
     public var attributes: [(String, String)]
+    /// Text content, escaped when written, before the children; nil for none.
     public var text: String?
+    /// Child elements, in order.
     public var children: [SVGElement]
 
+    /// An element `name` with the given attributes, text and children.
     public init(_ name: String, _ attributes: [(String, String)] = [], text: String? = nil, children: [SVGElement] = []) {
         self.name = name
         self.attributes = attributes

@@ -15,11 +15,13 @@ public struct StepTree: Sendable {
         case unreached
     }
 
+    /// The step record, as read.
     public let step: TraceStep
     /// Each node's children, in the order of `step.nodes` (the drafter's order).
     public let children: [[Int]]
     /// Each node's distance from the root, from the parents (not trusting `depth`).
     public let depths: [Int]
+    /// What the walk did with each node, in the order of `step.nodes`.
     public let marks: [Mark]
     /// The model's own token where the walk stopped (the last accepted node): the token the
     /// pass produced beyond the drafts. Nil if the trace does not record it.

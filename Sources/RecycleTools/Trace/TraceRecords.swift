@@ -16,9 +16,12 @@ import Foundation
 
 /// A token and its text.
 public struct TraceToken: Codable, Sendable, Equatable {
+    /// The token's id in the model's vocabulary.
     public var id: Int32
+    /// The token's text, or its bytes as `<0xE2>` when they are not whole UTF-8.
     public var text: String
 
+    /// Token `id` with its text.
     public init(id: Int32, text: String) {
         self.id = id
         self.text = text
@@ -27,16 +30,18 @@ public struct TraceToken: Codable, Sendable, Equatable {
 
 /// How the generation was run, and its prompt: the first record of every generation.
 public struct TraceHeader: Codable, Sendable {
+    /// The record type, always "header".
     public var type = "header"
     /// The trace format's version.
     public var version = 1
     /// The weights file.
     public var model: String
+    /// The drafter's name ("none", "recycle", "pld", "suffix", "hybrid").
     public var drafter: String
     /// The drafter's settings as reports name them (the tree: a template's name or "auto";
     /// k; the start), in order.
     public var settings: [TraceSetting]
-    /// "greedy", or "temperature T, top-p P, seed S".
+    /// "greedy", or "temperature T, top-p P, top-k K, min-p M, seed S".
     public var sampling: String
     /// 0 for `generate`; a chat's turns count up.
     public var turn: Int
@@ -45,6 +50,7 @@ public struct TraceHeader: Codable, Sendable {
     /// The whole prompt (for a chat turn: the conversation so far).
     public var prompt: [TraceToken]
 
+    /// A header of format version 1.
     public init(model: String, drafter: String, settings: [TraceSetting], sampling: String, turn: Int,
                 firstStep: Int, prompt: [TraceToken]) {
         self.model = model
@@ -62,10 +68,14 @@ public struct TraceHeader: Codable, Sendable {
     }
 }
 
+/// One drafter setting as reports name it ("k", "8").
 public struct TraceSetting: Codable, Sendable, Equatable {
+    /// The setting's name ("tree", "k", "start").
     public var name: String
+    /// Its value, as text.
     public var value: String
 
+    /// Setting `name` at `value`.
     public init(name: String, value: String) {
         self.name = name
         self.value = value
@@ -77,13 +87,16 @@ public struct TraceSetting: Codable, Sendable, Equatable {
 public struct TraceSource: Codable, Sendable, Equatable {
     /// Recycled: the candidate of rank `rank` in the matrix row of token `rowOf`.
     public var rowOf: Int32?
+    /// Recycled: the candidate's rank in that row (0 is the best).
     public var rank: Int?
     /// Copied: the token at this position of the text searched (pld: the context; suffix:
     /// the suffix index of everything this process has seen), after a match of
     /// `matchLength` tokens.
     public var copiedFrom: Int?
+    /// Copied: the length of the match, in tokens.
     public var matchLength: Int?
 
+    /// A source with the given halves; nil fields are left out of the JSON.
     public init(rowOf: Int32? = nil, rank: Int? = nil, copiedFrom: Int? = nil, matchLength: Int? = nil) {
         self.rowOf = rowOf
         self.rank = rank
@@ -102,10 +115,15 @@ public struct TraceSource: Codable, Sendable, Equatable {
 /// One node of a verified tree. Node 0 is the root (the last token chosen, not yet in the
 /// KV cache); its parent is -1.
 public struct TraceNode: Codable, Sendable, Equatable {
+    /// The node's index in the tree, equal to its position in `TraceStep.nodes`.
     public var id: Int
+    /// The parent's id, smaller than `id`; -1 for the root.
     public var parent: Int
+    /// The drafted token's id.
     public var token: Int32
+    /// The drafted token's text (see `TraceToken.text`).
     public var text: String
+    /// Distance from the root (the root's is 0).
     public var depth: Int
     /// Nil for the root, and for a drafter that does not say.
     public var source: TraceSource?
@@ -113,6 +131,7 @@ public struct TraceNode: Codable, Sendable, Equatable {
     /// (a template's path, as in "2.2.2").
     public var rankPath: [Int]?
 
+    /// A node record with the given fields.
     public init(id: Int, parent: Int, token: Int32, text: String, depth: Int, source: TraceSource?, rankPath: [Int]?) {
         self.id = id
         self.parent = parent
@@ -131,10 +150,14 @@ public struct TraceNode: Codable, Sendable, Equatable {
 
 /// The model's own next token after a node on the walk down the tree.
 public struct TraceChoice: Codable, Sendable, Equatable {
+    /// The id of the node the model chose after.
     public var node: Int
+    /// The token the model chose there.
     public var token: Int32
+    /// The chosen token's text (see `TraceToken.text`).
     public var text: String
 
+    /// The model's choice of `token` after node `node`.
     public init(node: Int, token: Int32, text: String) {
         self.node = node
         self.token = token
@@ -144,13 +167,17 @@ public struct TraceChoice: Codable, Sendable, Equatable {
 
 /// A matrix row the pass rewrote: as it was before the pass, and as the pass left it.
 public struct TraceRow: Codable, Sendable, Equatable {
+    /// The token whose row it is.
     public var token: TraceToken
+    /// The row before the pass, best first.
     public var before: [TraceToken]
+    /// The row as the pass left it, best first.
     public var after: [TraceToken]
     /// How many nodes of the tree wrote it (the same token at several nodes): more than one
     /// means `after` is what the last of them left.
     public var writes: Int
 
+    /// A rewrite of `token`'s row from `before` to `after` by `writes` nodes.
     public init(token: TraceToken, before: [TraceToken], after: [TraceToken], writes: Int) {
         self.token = token
         self.before = before
@@ -176,6 +203,7 @@ public struct TraceSizing: Codable, Sendable, Equatable {
     /// Expected tokens per second of the chosen tree against plain decoding's.
     public var expectedSpeedup: Double
 
+    /// A sizing record with the given fields (the writer rounds them).
     public init(hitRates: [Double]?, probabilities: [Double], costMs: [Double], chosen: Int,
                 expectedTokens: Double, expectedSpeedup: Double) {
         self.hitRates = hitRates
@@ -197,11 +225,14 @@ public struct TraceSizing: Codable, Sendable, Equatable {
 
 /// One verification pass.
 public struct TraceStep: Codable, Sendable {
+    /// The record type, always "step".
     public var type = "step"
+    /// The pass's number, counted from 0 across the whole file.
     public var step: Int
     /// Committed tokens (in the KV cache) before the pass: the prompt but its last token,
     /// plus everything earlier steps produced but their last token, which is this root.
     public var context: Int
+    /// The verified tree, root first, parents before children.
     public var nodes: [TraceNode]
     /// For every node on the walk, root first: the model's own next token there.
     public var choices: [TraceChoice]
@@ -216,8 +247,11 @@ public struct TraceStep: Codable, Sendable {
     public var sizing: TraceSizing?
     /// Milliseconds to draft the tree, and of the verification pass.
     public var draftMs: Double
+    /// Milliseconds of the verification pass.
     public var passMs: Double
 
+    /// A step record with the given fields; `TraceStep.init(_:number:tokenizer:)` builds one
+    /// from a `StepReport`.
     public init(step: Int, context: Int, nodes: [TraceNode], choices: [TraceChoice], accepted: [Int],
                 produced: [TraceToken], rows: [TraceRow]?, sizing: TraceSizing?, draftMs: Double, passMs: Double) {
         self.step = step
@@ -241,18 +275,28 @@ public struct TraceStep: Codable, Sendable {
 
 /// The last record of a generation.
 public struct TraceSummary: Codable, Sendable {
+    /// The record type, always "summary".
     public var type = "summary"
+    /// Verification passes after the prefill.
     public var steps: Int
+    /// Tokens generated, a final stop token included.
     public var tokens: Int
+    /// The generated text as shown (stop tokens and stop strings left out).
     public var text: String
+    /// Why generation ended, as a `StopReason` raw value ("eos", "max_tokens", ...).
     public var stopReason: String
+    /// Mean tokens produced per pass.
     public var meanAccepted: Double
     /// Prompt tokens whose keys and values an earlier turn had already computed.
     public var reusedTokens: Int
+    /// Milliseconds of the prefill.
     public var prefillMs: Double
+    /// Milliseconds from the end of the prefill to the last token.
     public var decodeMs: Double
+    /// Generated tokens per second of decoding.
     public var tokensPerSecond: Double
 
+    /// A summary record with the given fields.
     public init(steps: Int, tokens: Int, text: String, stopReason: String, meanAccepted: Double, reusedTokens: Int,
                 prefillMs: Double, decodeMs: Double, tokensPerSecond: Double) {
         self.steps = steps
@@ -281,16 +325,21 @@ public struct TraceSummary: Codable, Sendable {
 public struct Trace: Sendable {
     /// One generation: its header, steps and summary (nil if the file ends before it).
     public struct Generation: Sendable {
+        /// The generation's first record.
         public var header: TraceHeader
+        /// Its step records, in file order.
         public var steps: [TraceStep] = []
+        /// Its last record; nil when the file ends before it (a run cut short).
         public var summary: TraceSummary?
     }
 
+    /// The file's generations, in order (one per chat turn).
     public var generations: [Generation] = []
 
     /// Every step of the file, in order.
     public var steps: [TraceStep] { generations.flatMap(\.steps) }
 
+    /// Why a trace was refused: a bad line (with its number) or a step that is not a tree.
     public struct ReadError: Error, CustomStringConvertible {
         public let description: String
     }

@@ -15,6 +15,7 @@ import RecycleModel
 /// the failure is kept in `failure` for the front end to report once the text is out.
 public final class TraceWriter {
     private let fd: Int32
+    /// The file being written.
     public let path: String
     private let tokenizer: Tokenizer
     private let encoder = JSONEncoder()
@@ -22,6 +23,7 @@ public final class TraceWriter {
     /// Why the trace stopped being written, if it did.
     public private(set) var failure: String?
 
+    /// The trace file could not be created; the message names the path and the reason.
     public struct OpenError: Error, CustomStringConvertible {
         public let description: String
     }
