@@ -5,7 +5,6 @@ import Foundation
 #endif
 import Glibc
 import RecycleModel
-import Synchronization
 
 /// Why a generation ended.
 public enum StopReason: String, Sendable {
@@ -13,9 +12,8 @@ public enum StopReason: String, Sendable {
     case eos
     /// The requested number of tokens was generated.
     case maxTokens = "max_tokens"
-    /// The user pressed Ctrl-C (see `Interrupt`); what was generated so far is kept.
-    case interrupted
-    /// The caller's `isCancelled` said so (a client that went away, a stop string).
+    /// The caller's `isCancelled` said so (Ctrl-C, a client that went away, a stop string);
+    /// what was generated so far is kept.
     case cancelled
 }
 
@@ -65,13 +63,6 @@ public struct GenerationResult: Sendable {
     public var meanAccepted: Double { forwardPasses > 0 ? Double(tokens.count) / Double(forwardPasses) : 0 }
 }
 
-/// Set from a signal handler (Ctrl-C, SIGTERM); generation checks it between steps and
-/// between prefill chunks.
-public enum Interrupt {
-    /// Set by the signal handler; a front end that carries on (the chat) stores false again.
-    public static let requested = Atomic<Bool>(false)
-}
-
 /// The decoding loop: plain or speculative, greedy or sampled.
 ///
 /// Every step verifies a draft tree rooted at the last chosen token (a lone root when the
@@ -92,7 +83,7 @@ public final class Generator {
     private var cachedRevision: UInt64 = 0
 
     /// Prompt tokens per prefill pass: about a second of work on a small CPU, the longest an
-    /// interrupt waits during a prefill.
+    /// `isCancelled` waits during a prefill.
     static let prefillChunk = 128
 
     /// Why a generator cannot be made: the context asked for.
@@ -152,11 +143,11 @@ public final class Generator {
         let clock = ContinuousClock()
         let prefillStart = clock.now
         drafter.begin(context: prompt)
-        // In chunks, so that an interrupt during a long prompt is seen within one chunk; the
-        // kernels are batch-invariant, so chunking changes no value.
+        // In chunks, so that a cancellation during a long prompt is seen within one chunk;
+        // the kernels are batch-invariant, so chunking changes no value.
         for start in stride(from: reused, to: prompt.count - 1, by: Self.prefillChunk) {
-            if start > reused, let reason = stopRequest(isCancelled) {
-                result.stopReason = reason
+            if start > reused && isCancelled() {
+                result.stopReason = .cancelled
                 result.prefillSeconds = prefillStart.duration(to: clock.now).seconds
                 cachedRevision = transformer.cache.revision
                 return result
@@ -216,17 +207,12 @@ public final class Generator {
                                   passSeconds: passSeconds))
             }
             if finished { break }
-            if let reason = stopRequest(isCancelled) { result.stopReason = reason; break }
+            if isCancelled() { result.stopReason = .cancelled; break }
             root = step.produced[step.produced.count - 1]
         }
         result.decodeSeconds = decodeStart.duration(to: clock.now).seconds
         cachedRevision = transformer.cache.revision
         return result
-    }
-
-    /// Why generation should stop now, if it should: Ctrl-C, or the caller.
-    private func stopRequest(_ isCancelled: () -> Bool) -> StopReason? {
-        Interrupt.requested.load(ordering: .relaxed) ? .interrupted : isCancelled() ? .cancelled : nil
     }
 
     /// Follows the model's choices down the tree from the root: while the chosen token is a

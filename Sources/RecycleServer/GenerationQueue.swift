@@ -83,8 +83,9 @@ final class GenerationQueue: @unchecked Sendable {
         return accepted
     }
 
-    /// Runs queued jobs one after another until `shouldStop` (checked twice a second); a job
-    /// left waiting then is answered as cancelled.
+    /// Runs queued jobs one after another until `shouldStop` (checked twice a second, and
+    /// between the steps of a generation, which it ends); a job left waiting then is answered
+    /// 503.
     func work(shouldStop: () -> Bool) {
         while true {
             if available.wait(timeout: .now() + .milliseconds(500)) == .timedOut {
@@ -92,7 +93,7 @@ final class GenerationQueue: @unchecked Sendable {
                 continue
             }
             guard let job = waiting.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
-            run(job)
+            run(job, shouldStop: shouldStop)
             job.done.signal()
         }
         for job in waiting.withLock({ jobs in defer { jobs = [] }; return jobs }) {
@@ -101,7 +102,7 @@ final class GenerationQueue: @unchecked Sendable {
         }
     }
 
-    private func run(_ job: GenerationJob) {
+    private func run(_ job: GenerationJob, shouldStop: () -> Bool) {
         let stopTokens = model.stopTokens
         var stream = StreamingDecoder(tokenizer: model.tokenizer)
         var cut = StopStrings(job.stops)
@@ -118,7 +119,7 @@ final class GenerationQueue: @unchecked Sendable {
                     if firstToken == nil { firstToken = start.duration(to: clock.now).seconds }
                     if !stopTokens.contains(token) { show(cut.append(stream.append(token))) }
                 },
-                isCancelled: { cut.stopped || gone || job.isCancelled() })
+                isCancelled: { cut.stopped || gone || job.isCancelled() || shouldStop() })
             show(cut.append(stream.finish()) + cut.finish())
             let finish = cut.stopped || result.stopReason == .eos ? "stop" : "length"
             job.outcome = .success(.init(text: text, promptTokens: job.prompt.count, completionTokens: result.tokens.count,

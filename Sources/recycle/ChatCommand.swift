@@ -61,17 +61,17 @@ struct ChatCommand {
                 let result = try generator.generate(prompt: conversation, maxTokens: maxTokens, sampler: run.sampler,
                                                     drafter: run.drafter, onToken: { token in
                     if !stops.contains(token) { sink.write(cut.append(stream.append(token))) }
-                }, onStep: onStep, isCancelled: { cut.stopped })
+                }, onStep: onStep, isCancelled: { cut.stopped || Interrupt.requested.load(ordering: .relaxed) })
                 run.trace?.end(result, text: model.tokenizer.decode(result.tokens.filter { !stops.contains($0) }))
                 sink.write(cut.append(stream.finish()) + cut.finish() + "\n")
-                Output.log(summary(result, stopReason: cut.stopped ? "stop_string" : result.stopReason.rawValue, run: run,
-                                   loaded: !loadReported))
+                let reason = Interrupt.reason(result, stopString: cut.stopped)
+                Output.log(summary(result, stopReason: reason, run: run, loaded: !loadReported))
                 loadReported = true
                 conversation += result.tokens
                 // A reply cut short still ends its turn, so the template stays well formed.
                 if result.stopReason != .eos { conversation.append(model.tokenizer.eosID) }
                 // That interrupt was for this reply; the next one at the prompt ends the chat.
-                if result.stopReason == .interrupted && sink.failure == nil { Interrupt.requested.store(false, ordering: .relaxed) }
+                if reason == "interrupted" && sink.failure == nil { Interrupt.requested.store(false, ordering: .relaxed) }
             } catch {
                 throw Failure(error.description)
             }

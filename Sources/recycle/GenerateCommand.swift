@@ -64,7 +64,7 @@ struct GenerateCommand {
                 let shown = cut.append(stream.append(token))
                 text += shown
                 if !json { sink.write(shown) }
-            }, onStep: run.stepObserver(), isCancelled: { cut.stopped })
+            }, onStep: run.stepObserver(), isCancelled: { cut.stopped || Interrupt.requested.load(ordering: .relaxed) })
         } catch {
             throw Failure(error.description)
         }
@@ -73,7 +73,7 @@ struct GenerateCommand {
         run.trace?.end(result, text: text)
         // Saved before the output's fate is known: a closed pipe must not lose the state.
         try run.saveState()
-        let stopReason = cut.stopped ? "stop_string" : result.stopReason.rawValue
+        let stopReason = Interrupt.reason(result, stopString: cut.stopped)
         if json {
             try Output.write(report(result, text: text, stopReason: stopReason, run: run).text + "\n")
         } else {

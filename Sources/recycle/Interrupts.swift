@@ -5,6 +5,21 @@ import Foundation
 #endif
 import Glibc
 import RecycleDecoding
+import Synchronization
+
+/// Set from the signal handler (Ctrl-C, SIGTERM); every generation's `isCancelled` reads it
+/// (the library itself knows no signals). The chat stores false again after a reply it cut.
+enum Interrupt {
+    static let requested = Atomic<Bool>(false)
+
+    /// Why a generation ended, as reports name it: a cancellation is "interrupted" when a
+    /// signal caused it, "stop_string" when a stop string did.
+    static func reason(_ result: GenerationResult, stopString: Bool) -> String {
+        if stopString { return "stop_string" }
+        if result.stopReason == .cancelled && requested.load(ordering: .relaxed) { return "interrupted" }
+        return result.stopReason.rawValue
+    }
+}
 
 /// Ctrl-C (SIGINT) and SIGTERM alike: the first one finishes the current step (or prefill
 /// chunk) and stops cleanly, so what was generated is kept and the drafter's state saved; a
