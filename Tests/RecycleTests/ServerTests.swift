@@ -135,5 +135,15 @@ final class ServerTests: XCTestCase {
         XCTAssertGreaterThan(result["ok"] as? Int ?? 0, 0, "\(result)")
         XCTAssertTrue(server.process.isRunning, server.logText)
         XCTAssertEqual(server.stop(), 0)
+
+        // A queue of one: most requests find it full and get 503 at once; none hangs or is lost.
+        let small = try startServer(["--drafter", "hybrid", "--queue", "1"])
+        let busy = try serveScript("load_test.py", ["\(small.port)", path, "8", "3"])
+        XCTAssertEqual(busy["total"] as? Int, 24, "\(busy)")
+        XCTAssertEqual(busy["lost"] as? Int, 0, "\(busy)")
+        XCTAssertEqual(busy["mismatched"] as? Int, 0, "\(busy)")
+        XCTAssertEqual(busy["unexpected"] as? Int, 0, "\(busy)")
+        XCTAssertGreaterThan(busy["busy"] as? Int ?? 0, 0, "\(busy)")
+        XCTAssertEqual(small.stop(), 0)
     }
 }
