@@ -88,6 +88,9 @@ final class ServerTests: XCTestCase {
         let usage = try XCTUnwrap(result["usage"] as? [String: Any])
         XCTAssertEqual(usage["drafter"] as? String, "recycle")
         XCTAssertGreaterThanOrEqual(usage["mean_accepted"] as? Double ?? 0, 1)
+        // The next turn reuses the KV cache of the first (its prompt, at least).
+        let follow = try XCTUnwrap(result["follow_usage"] as? [String: Any])
+        XCTAssertGreaterThanOrEqual(follow["cached_prompt_tokens"] as? Int ?? 0, usage["prompt_tokens"] as? Int ?? .max)
         XCTAssertEqual(server.stop(), 0)
     }
 

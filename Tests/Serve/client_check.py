@@ -25,6 +25,9 @@ def main():
             if choice.delta.content:
                 pieces.append(choice.delta.content)
             finish = choice.finish_reason or finish
+    # The next turn of the same conversation: its prompt starts with the cached one.
+    follow = client.chat.completions.create(model="recycle", max_tokens=8, messages=messages + [
+        {"role": "assistant", "content": chat.choices[0].message.content}, {"role": "user", "content": "And one more?"}])
     completion = client.completions.create(model="recycle", prompt="The capital of France is", max_tokens=8)
     print(json.dumps({
         "chat": chat.choices[0].message.content,
@@ -34,6 +37,7 @@ def main():
         "stream_pieces": len(pieces),
         "stream_finish": finish,
         "stream_roles": roles,
+        "follow_usage": follow.usage.model_dump(),
         "completion": completion.choices[0].text,
         "models": [m.id for m in client.models.list().data],
     }))
