@@ -78,7 +78,6 @@ struct CompletionRequest {
     struct Defaults {
         var temperature: Float
         var topP: Float
-        var maxTokens: Int
         var maxTokensLimit: Int
     }
 

@@ -103,9 +103,7 @@ final class GenerationQueue: @unchecked Sendable {
     }
 
     private func run(_ job: GenerationJob, shouldStop: () -> Bool) {
-        let stopTokens = model.stopTokens
-        var stream = StreamingDecoder(tokenizer: model.tokenizer)
-        var cut = StopStrings(job.stops)
+        var stream = GeneratedText(model: model, stopStrings: job.stops)
         var text = "", gone = false, firstToken: Double?
         let clock = ContinuousClock(), start = clock.now
         func show(_ piece: String) {
@@ -117,13 +115,13 @@ final class GenerationQueue: @unchecked Sendable {
                 prompt: job.prompt, maxTokens: job.maxTokens, sampler: job.sampler, drafter: drafter,
                 onToken: { token in
                     if firstToken == nil { firstToken = start.duration(to: clock.now).seconds }
-                    if !stopTokens.contains(token) { show(cut.append(stream.append(token))) }
+                    show(stream.append(token))
                 },
-                isCancelled: { cut.stopped || gone || job.isCancelled() || shouldStop() })
-            show(cut.append(stream.finish()) + cut.finish())
-            let finish = cut.stopped || result.stopReason == .eos ? "stop" : "length"
+                isCancelled: { stream.stopped || gone || job.isCancelled() || shouldStop() })
+            show(stream.finish())
+            let finish = stream.stopped || result.stopReason == .eos ? "stop" : "length"
             job.outcome = .success(.init(text: text, promptTokens: job.prompt.count, completionTokens: result.tokens.count,
-                                         finishReason: finish, abandoned: result.stopReason == .cancelled && !cut.stopped,
+                                         finishReason: finish, abandoned: result.stopReason == .cancelled && !stream.stopped,
                                          meanAccepted: result.meanAccepted,
                                          reusedTokens: result.reusedTokens, secondsToFirstToken: firstToken ?? 0))
         } catch {

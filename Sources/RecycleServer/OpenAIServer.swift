@@ -104,7 +104,7 @@ public final class OpenAIServer: Sendable {
 
     private func complete(_ request: HTTPRequest, _ exchange: Exchange, chat: Bool) {
         let defaults = CompletionRequest.Defaults(temperature: options.temperature, topP: options.topP,
-                                                  maxTokens: options.maxTokens, maxTokensLimit: options.maxTokensLimit)
+                                                  maxTokensLimit: options.maxTokensLimit)
         let asked: CompletionRequest
         do { asked = try CompletionRequest(body: request.body, chat: chat, defaults: defaults) } catch {
             return exchange.respond(error.response)

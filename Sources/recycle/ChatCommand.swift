@@ -52,19 +52,18 @@ struct ChatCommand {
                 Output.log("the conversation has reached the context size (\(context) positions); start a new chat or raise --context")
                 break
             }
-            var stream = StreamingDecoder(tokenizer: model.tokenizer)
-            var cut = StopStrings(run.stops)
+            var stream = GeneratedText(model: model, stopStrings: run.stops)
             let stops = model.stopTokens
             Interrupt.requested.store(false, ordering: .relaxed)
             run.trace?.begin(model: run.modelPath, drafter: run.drafter, sampler: run.sampler, prompt: conversation)
             do {
                 let result = try generator.generate(prompt: conversation, maxTokens: maxTokens, sampler: run.sampler,
                                                     drafter: run.drafter, onToken: { token in
-                    if !stops.contains(token) { sink.write(cut.append(stream.append(token))) }
-                }, onStep: onStep, isCancelled: { cut.stopped || Interrupt.requested.load(ordering: .relaxed) })
+                    sink.write(stream.append(token))
+                }, onStep: onStep, isCancelled: { stream.stopped || Interrupt.requested.load(ordering: .relaxed) })
                 run.trace?.end(result, text: model.tokenizer.decode(result.tokens.filter { !stops.contains($0) }))
-                sink.write(cut.append(stream.finish()) + cut.finish() + "\n")
-                let reason = Interrupt.reason(result, stopString: cut.stopped)
+                sink.write(stream.finish() + "\n")
+                let reason = Interrupt.reason(result, stopString: stream.stopped)
                 Output.log(summary(result, stopReason: reason, run: run, loaded: !loadReported))
                 loadReported = true
                 conversation += result.tokens

@@ -51,29 +51,26 @@ struct GenerateCommand {
 
         installInterruptHandler()
         let generator = try run.generator(context: context)
-        var stream = StreamingDecoder(tokenizer: model.tokenizer)
         var sink = TextSink()
-        var text = "", cut = StopStrings(run.stops)
-        let stops = model.stopTokens
+        var text = "", stream = GeneratedText(model: model, stopStrings: run.stops)
         let result: GenerationResult
         run.trace?.begin(model: run.modelPath, drafter: run.drafter, sampler: run.sampler, prompt: promptTokens)
         do {
             result = try generator.generate(prompt: promptTokens, maxTokens: maxTokens, sampler: run.sampler,
                                             drafter: run.drafter, topLogits: topLogits, onToken: { token in
-                guard !stops.contains(token) else { return }
-                let shown = cut.append(stream.append(token))
+                let shown = stream.append(token)
                 text += shown
                 if !json { sink.write(shown) }
-            }, onStep: run.stepObserver(), isCancelled: { cut.stopped || Interrupt.requested.load(ordering: .relaxed) })
+            }, onStep: run.stepObserver(), isCancelled: { stream.stopped || Interrupt.requested.load(ordering: .relaxed) })
         } catch {
             throw Failure(error.description)
         }
-        let rest = cut.append(stream.finish()) + cut.finish()
+        let rest = stream.finish()
         text += rest
         run.trace?.end(result, text: text)
         // Saved before the output's fate is known: a closed pipe must not lose the state.
         try run.saveState()
-        let stopReason = Interrupt.reason(result, stopString: cut.stopped)
+        let stopReason = Interrupt.reason(result, stopString: stream.stopped)
         if json {
             try Output.write(report(result, text: text, stopReason: stopReason, run: run).text + "\n")
         } else {

@@ -20,7 +20,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(first.consumed == whole.consumed && first.request.body == whole.request.body)
     }
     // Every parsed body, and the raw input as a body, through both validations.
-    let defaults = CompletionRequest.Defaults(temperature: 0, topP: 0.95, maxTokens: 64, maxTokensLimit: 4096)
+    let defaults = CompletionRequest.Defaults(temperature: 0, topP: 0.95, maxTokensLimit: 4096)
     for body in [bytes] + (whole.map { [$0.request.body] } ?? []) {
         for chat in [true, false] {
             if let request = try? CompletionRequest(body: body, chat: chat, defaults: defaults) {
