@@ -1,10 +1,11 @@
-"""Convert a llama GGUF file to .rcyl (docs/FORMAT.md).
+"""Convert a llama or gemma3 GGUF file to .rcyl (docs/FORMAT.md).
 
 usage: convert INPUT.gguf OUTPUT.rcyl [--quant keep|q8_0|q4_1|f16|f32]
 
-With --quant keep (the default) every Q4_1 / Q8_0 / F32 / F16 tensor is copied byte for
-byte: GGUF's block layouts are the .rcyl ones, and GGUF's Q/K row order is our
-`rope_pairing: "adjacent"`. Any other --quant re-quantizes every matrix (norms stay f32).
+With --quant keep (the default) every F32 / F16 / Q8_0 / Q4_1 / Q5_0 / Q4_K / Q6_K tensor
+is copied byte for byte: GGUF's block layouts are the .rcyl ones, and GGUF's Q/K row order
+is our `rope_pairing` ("adjacent" for llama, "halves" for gemma3, as llama.cpp runs them).
+Any other --quant re-quantizes every matrix (norms stay f32).
 """
 
 import argparse
@@ -23,7 +24,8 @@ import quants
 import rcyl
 
 # GGUF types that .rcyl stores unchanged.
-KEEPABLE = {GT.F32: "f32", GT.F16: "f16", GT.Q8_0: "q8_0", GT.Q4_1: "q4_1"}
+KEEPABLE = {GT.F32: "f32", GT.F16: "f16", GT.Q8_0: "q8_0", GT.Q4_1: "q4_1",
+            GT.Q5_0: "q5_0", GT.Q4_K: "q4_k", GT.Q6_K: "q6_k"}
 QUANT_CHOICES = ("keep", "q8_0", "q4_1", "f16", "f32")
 
 
@@ -77,7 +79,7 @@ def f32_to_json(value: float) -> float:
 def build_config(g: GGUFModel) -> dict:
     arch = g.require("general.architecture")
     if arch not in rcyl.ARCHITECTURES:
-        raise ConvertError(f"unsupported architecture {arch!r} (this converter handles: llama)")
+        raise ConvertError(f"unsupported architecture {arch!r} (this converter handles: {', '.join(rcyl.ARCHITECTURES)})")
     k = f"{arch}."
     if g.get(k + "expert_count", 0):
         raise ConvertError("mixture-of-experts llama models are not supported")
@@ -111,7 +113,7 @@ def build_config(g: GGUFModel) -> dict:
     if vocab_size != vocab_rows:
         raise ConvertError(f"{k}vocab_size {vocab_size} != token_embd.weight rows {vocab_rows}")
 
-    return {
+    config = {
         "n_layers": g.require(k + "block_count"),
         "d_model": d_model,
         "n_heads": n_heads,
@@ -125,12 +127,50 @@ def build_config(g: GGUFModel) -> dict:
         "tied_embeddings": "output.weight" not in g.tensors,
         "rope_pairing": "adjacent",  # GGUF's row layout, kept as is
     }
+    if arch == "gemma3":
+        config.update(gemma3_config(g, config))
+    return config
+
+
+# Gemma 3's sliding-window layers: five of every six (llama.cpp's swa pattern 6; Hugging
+# Face's `sliding_window_pattern`), the sixth, twelfth, ... layer attends to everything.
+GEMMA3_GLOBAL_EVERY = 6
+# Gemma 3 rotates local (sliding-window) layers with base 1e4 (Hugging Face's
+# `rope_local_base_freq`); the GGUF stores only the global base.
+GEMMA3_SLIDING_ROPE_THETA = 10000.0
+
+
+def gemma3_config(g: GGUFModel, config: dict) -> dict:
+    """What Gemma 3 adds to the llama config. The GGUF's norm weights already hold Gemma's
+    `1 + w` (llama.cpp's converter adds the 1), so norms multiply by the stored weight as
+    llama's do."""
+    k = "gemma3."
+    window = g.require(k + "attention.sliding_window")
+    if g.get(k + "final_logit_softcapping") or g.get(k + "attn_logit_softcapping"):
+        raise ConvertError("logit soft-capping is not supported (Gemma 3 has none; Gemma 2 does)")
+    n = config["n_layers"]
+    return {
+        # llama.cpp runs Gemma with NEOX rotary embeddings and its GGUF converter does not
+        # permute Q/K rows: dimension i pairs with i + head_dim/2.
+        "rope_pairing": "halves",
+        "rope_theta_sliding": GEMMA3_SLIDING_ROPE_THETA,
+        "sliding_window": int(window),
+        "layer_types": ["full_attention" if (i + 1) % GEMMA3_GLOBAL_EVERY == 0 else "sliding_attention"
+                        for i in range(n)],
+        # query_pre_attn_scalar ** -0.5 with query_pre_attn_scalar = head_dim, as llama.cpp
+        # assumes for every Gemma 3 but the 27B (which the GGUF cannot tell apart: refused).
+        "attention_scale": f32_to_json(config["head_dim"] ** -0.5),
+        # Embeddings are multiplied by sqrt(d_model), rounded to float32 as Hugging Face does.
+        "embedding_scale": float(np.float32(config["d_model"] ** 0.5)),
+        "activation": "gelu_tanh",
+    }
 
 
 def build_tokenizer(g: GGUFModel) -> dict:
     model = g.require("tokenizer.ggml.model")
-    if model != "gpt2":
-        raise ConvertError(f"unsupported tokenizer model {model!r} (only GPT-2 byte-level BPE, 'gpt2')")
+    if model not in ("gpt2", "llama"):
+        raise ConvertError(f"unsupported tokenizer model {model!r} "
+                           "(known: 'gpt2' byte-level BPE, 'llama' SentencePiece)")
     tokens = g.require("tokenizer.ggml.tokens")
     types = g.get("tokenizer.ggml.token_type")
     if types is None:
@@ -143,6 +183,23 @@ def build_tokenizer(g: GGUFModel) -> dict:
         v = g.get(f"tokenizer.ggml.{key}_token_id")
         return int(v) if v is not None else None
 
+    if model == "llama":
+        scores = g.require("tokenizer.ggml.scores")
+        if len(scores) != len(tokens):
+            raise ConvertError(f"{len(scores)} token scores for {len(tokens)} tokens")
+        return {
+            "model": "sentencepiece",
+            "tokens": list(tokens),
+            "scores": [f32_to_json(x) for x in scores],
+            "token_types": [int(t) for t in types],
+            "bos_id": token_id("bos"),
+            "eos_id": token_id("eos"),
+            "unk_id": token_id("unknown"),
+            "pad_id": token_id("padding"),
+            # llama.cpp's defaults for SentencePiece vocabularies: BOS yes, space prefix yes.
+            "add_bos": bool(g.get("tokenizer.ggml.add_bos_token", True)),
+            "add_space_prefix": bool(g.get("tokenizer.ggml.add_space_prefix", True)),
+        }
     return {
         "model": "gpt2-bpe",
         "pre_tokenizer": g.get("tokenizer.ggml.pre", "default"),
@@ -158,8 +215,12 @@ def build_tokenizer(g: GGUFModel) -> dict:
     }
 
 
-def chat_info(template):
-    """(chat_template kind, default system prompt) recognised from a Jinja template."""
+def chat_info(template, architecture: str):
+    """(chat_template kind, default system prompt) recognised from a Jinja template. Gemma 3
+    GGUFs (the base models') carry no template: they get Gemma 3's turn format, which the
+    instruction-tuned models of the same vocabulary were trained on."""
+    if (not template and architecture == "gemma3") or (template and "<start_of_turn>" in template):
+        return "gemma3", None
     if not template or "<|im_start|>" not in template:
         return None, None
     # ChatML templates that inject a default system message spell it out literally.
@@ -178,11 +239,11 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def plan_tensors(g: GGUFModel, config: dict, quant: str) -> list:
-    expected = rcyl.llama_tensor_shapes(config)
+def plan_tensors(g: GGUFModel, architecture: str, config: dict, quant: str) -> list:
+    expected = rcyl.tensor_shapes(config, architecture)
     extra = sorted(set(g.tensors) - set(expected))
     if extra:
-        raise ConvertError(f"unsupported tensor {extra[0]!r} (not part of a plain llama model)")
+        raise ConvertError(f"unsupported tensor {extra[0]!r} (not part of a plain {architecture} model)")
     sources = []
     for name, shape in expected.items():
         t = g.tensors.get(name)
@@ -235,12 +296,13 @@ def convert(input_path: str, output_path: str, quant: str = "keep") -> rcyl.Head
     tokenizer = build_tokenizer(g)
     if len(tokenizer["tokens"]) != config["vocab_size"]:
         raise ConvertError(f"{len(tokenizer['tokens'])} tokens but vocab_size {config['vocab_size']}")
-    kind, system_prompt = chat_info(g.get("tokenizer.chat_template"))
+    architecture = g.require("general.architecture")
+    kind, system_prompt = chat_info(g.get("tokenizer.chat_template"), architecture)
     if kind is None:
-        print("convert: warning: chat template not recognised as ChatML; chat_template = null",
+        print("convert: warning: chat template not recognised as ChatML or Gemma 3's; chat_template = null",
               file=sys.stderr)
     metadata = {
-        "architecture": "llama",
+        "architecture": architecture,
         "config": config,
         "tokenizer": tokenizer,
         "chat_template": kind,
@@ -251,7 +313,7 @@ def convert(input_path: str, output_path: str, quant: str = "keep") -> rcyl.Head
             "converter": f"weights-tools/convert_gguf.py (gguf {pkg_metadata.version('gguf')}, quant {quant})",
         },
     }
-    sources = plan_tensors(g, config, quant)
+    sources = plan_tensors(g, architecture, config, quant)
     try:
         return rcyl.write_rcyl(output_path, metadata, sources)
     except rcyl.RcylError as e:
@@ -259,11 +321,11 @@ def convert(input_path: str, output_path: str, quant: str = "keep") -> rcyl.Head
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="convert", description="Convert a llama GGUF file to .rcyl.")
+    p = argparse.ArgumentParser(prog="convert", description="Convert a llama or gemma3 GGUF file to .rcyl.")
     p.add_argument("input", help="GGUF file")
     p.add_argument("output", help=".rcyl file to write (replaced atomically)")
     p.add_argument("--quant", choices=QUANT_CHOICES, default="keep",
-                   help="keep: copy Q4_1/Q8_0/F32/F16 blocks unchanged (default); "
+                   help="keep: copy every block unchanged (default; F32, F16, Q8_0, Q4_1, Q5_0, Q4_K, Q6_K); "
                         "otherwise re-quantize every matrix to this dtype")
     args = p.parse_args(argv)
     if not os.path.isfile(args.input):

@@ -42,8 +42,11 @@ def print_metadata(f: rcyl.RcylFile) -> None:
         i = tok.get(key)
         return "none" if i is None else f"{i} {tokens[i]!r}"
 
-    print(f"tokenizer: {tok['model']}, pre_tokenizer {tok['pre_tokenizer']!r}, "
-          f"{len(tokens):,} tokens, {len(tok['merges']):,} merges, add_bos {str(tok['add_bos']).lower()}")
+    if tok["model"] == "sentencepiece":
+        rules = f"scores, add_space_prefix {str(tok['add_space_prefix']).lower()}"
+    else:
+        rules = f"pre_tokenizer {tok['pre_tokenizer']!r}, {len(tok['merges']):,} merges"
+    print(f"tokenizer: {tok['model']}, {len(tokens):,} tokens, {rules}, add_bos {str(tok['add_bos']).lower()}")
     print(f"  bos {named('bos_id')}, eos {named('eos_id')}, unk {named('unk_id')}, pad {named('pad_id')}")
     special = [t for t, kind in zip(tokens, tok["token_types"]) if kind in (3, 4)]
     shown = " ".join(special[:12]) + (" ..." if len(special) > 12 else "")

@@ -158,7 +158,7 @@ def make_random_model(out, shape: dict, dtype: str = "q4_1", seed: int = 0, toke
         return rcyl.TensorSource(name, t_dtype, shape, lambda: random_tensor(
             t_dtype, shape, np.random.default_rng([seed, index])))
 
-    sources = [source(i, name, s) for i, (name, s) in enumerate(rcyl.llama_tensor_shapes(config).items())]
+    sources = [source(i, name, s) for i, (name, s) in enumerate(rcyl.tensor_shapes(config).items())]
     return rcyl.write_rcyl(out, metadata, sources)
 
 

@@ -45,12 +45,17 @@ DTYPES = {
         DType("f16", 1, 2),
         DType("q8_0", 32, 34),
         DType("q4_1", 32, 20),
+        DType("q5_0", 32, 22),
+        DType("q4_k", 256, 144),
+        DType("q6_k", 256, 210),
     )
 }
 
-ARCHITECTURES = ("llama",)
-ROPE_PAIRINGS = ("adjacent",)
-TOKENIZER_MODELS = ("gpt2-bpe",)
+ARCHITECTURES = ("llama", "gemma3")
+ROPE_PAIRINGS = ("adjacent", "halves")
+TOKENIZER_MODELS = ("gpt2-bpe", "sentencepiece")
+LAYER_TYPES = ("full_attention", "sliding_attention")
+ACTIVATIONS = ("silu", "gelu_tanh")
 
 
 def tensor_nbytes(dtype: str, shape) -> int:
@@ -220,6 +225,18 @@ def _validate_config(cfg) -> None:
         raise RcylError(f"config.n_heads {cfg['n_heads']} is not a multiple of n_kv_heads {cfg['n_kv_heads']}")
     if cfg["head_dim"] % 2 != 0:
         raise RcylError(f"config.head_dim {cfg['head_dim']} is odd; RoPE rotates pairs")
+    # Optional keys (absent: the llama behaviour).
+    for key in ("rope_theta_sliding", "attention_scale", "embedding_scale"):
+        if key in cfg and (not _is_number(cfg[key]) or cfg[key] <= 0):
+            raise RcylError(f"config.{key} must be a positive number, got {cfg[key]!r}")
+    if cfg.get("activation", "silu") not in ACTIVATIONS:
+        raise RcylError(f"config.activation {cfg.get('activation')!r} is not supported (known: {', '.join(ACTIVATIONS)})")
+    types = cfg.get("layer_types")
+    if types is not None:
+        if not isinstance(types, list) or len(types) != cfg["n_layers"] or any(t not in LAYER_TYPES for t in types):
+            raise RcylError(f"config.layer_types must list n_layers ({cfg['n_layers']}) of: {', '.join(LAYER_TYPES)}")
+        if "sliding_attention" in types:
+            _check_positive_int(cfg, "sliding_window", "config")
 
 
 def _validate_tokenizer(tok, vocab_size: int) -> None:
@@ -227,9 +244,11 @@ def _validate_tokenizer(tok, vocab_size: int) -> None:
         raise RcylError("metadata.tokenizer is missing or not an object")
     if tok.get("model") not in TOKENIZER_MODELS:
         raise RcylError(f"unsupported tokenizer.model {tok.get('model')!r} (known: {', '.join(TOKENIZER_MODELS)})")
-    if not isinstance(tok.get("pre_tokenizer"), str):
+    byte_level = tok["model"] == "gpt2-bpe"
+    if byte_level and not isinstance(tok.get("pre_tokenizer"), str):
         raise RcylError("tokenizer.pre_tokenizer is missing or not a string")
-    tokens, types, merges = tok.get("tokens"), tok.get("token_types"), tok.get("merges")
+    tokens, types = tok.get("tokens"), tok.get("token_types")
+    merges = tok.get("merges") if byte_level else []
     if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
         raise RcylError("tokenizer.tokens must be a list of strings")
     if not tokens or len(tokens) > vocab_size:
@@ -251,6 +270,12 @@ def _validate_tokenizer(tok, vocab_size: int) -> None:
             raise RcylError(f"tokenizer.{key} = {v!r} is not a token id (0..{len(tokens) - 1}) or null")
     if type(tok.get("add_bos")) is not bool:
         raise RcylError("tokenizer.add_bos is missing or not a boolean")
+    if not byte_level:
+        scores = tok.get("scores")
+        if not isinstance(scores, list) or len(scores) != len(tokens) or not all(_is_number(x) for x in scores):
+            raise RcylError("tokenizer.scores must be a list of numbers as long as tokens")
+        if type(tok.get("add_space_prefix")) is not bool:
+            raise RcylError("tokenizer.add_space_prefix is missing or not a boolean")
 
 
 def parse_directory(directory, data_length: int) -> list:
@@ -293,8 +318,9 @@ def parse_directory(directory, data_length: int) -> list:
     return entries
 
 
-def llama_tensor_shapes(cfg: dict) -> dict:
-    """Required tensors of a llama model and their shapes (FORMAT.md's table)."""
+def tensor_shapes(cfg: dict, architecture: str = "llama") -> dict:
+    """Required tensors of a model and their shapes (FORMAT.md's tables): llama's, and for
+    gemma3 also the query/key norms and the norms after attention and after the FFN."""
     d, ff, vocab = cfg["d_model"], cfg["ffn_dim"], cfg["vocab_size"]
     q_rows = cfg["n_heads"] * cfg["head_dim"]
     kv_rows = cfg["n_kv_heads"] * cfg["head_dim"]
@@ -314,12 +340,20 @@ def llama_tensor_shapes(cfg: dict) -> dict:
             p + "ffn_up.weight": (ff, d),
             p + "ffn_down.weight": (d, ff),
         })
+        if architecture == "gemma3":
+            shapes.update({
+                p + "attn_q_norm.weight": (cfg["head_dim"],),
+                p + "attn_k_norm.weight": (cfg["head_dim"],),
+                p + "post_attention_norm.weight": (d,),
+                p + "post_ffw_norm.weight": (d,),
+            })
     return shapes
 
 
-def check_llama_tensors(cfg: dict, entries: list) -> None:
+def check_tensors(metadata: dict, entries: list) -> None:
+    cfg, architecture = metadata["config"], metadata["architecture"]
     by_name = {t.name: t for t in entries}
-    for name, shape in llama_tensor_shapes(cfg).items():
+    for name, shape in tensor_shapes(cfg, architecture).items():
         t = by_name.get(name)
         if t is None:
             raise RcylError(f"required tensor {name!r} is missing")
@@ -354,7 +388,7 @@ class RcylFile:
         self.tensors = parse_directory(directory, h.data_length)
         self.by_name = {t.name: t for t in self.tensors}
         if self.metadata["architecture"] == "llama":
-            check_llama_tensors(self.metadata["config"], self.tensors)
+            check_tensors(self.metadata, self.tensors)
         self._check_padding()
 
     def _check_padding(self) -> None:
@@ -441,7 +475,7 @@ def write_rcyl(path, metadata: dict, sources: list) -> Header:
     data_length = entries[-1]["offset"] + entries[-1]["length"] if entries else 0
     directory = parse_directory(entries, data_length)  # same checks a reader will apply
     if metadata["architecture"] == "llama":
-        check_llama_tensors(metadata["config"], directory)
+        check_tensors(metadata, directory)
 
     meta_bytes, dir_bytes = _json_bytes(metadata), _json_bytes(entries)
     meta_off = HEADER_SIZE

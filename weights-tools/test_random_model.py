@@ -108,7 +108,7 @@ class RandomModelTests(unittest.TestCase):
         expected = {"smollm2-135m": 134_515_008, "smollm2-360m": 361_821_120,
                     "smollm2-1.7b": 1_711_376_384}
         for name, count in expected.items():
-            shapes = rcyl.llama_tensor_shapes(mrm.llama_config(mrm.SHAPES[name]))
+            shapes = rcyl.tensor_shapes(mrm.llama_config(mrm.SHAPES[name]))
             self.assertEqual(sum(math.prod(s) for s in shapes.values()), count, name)
 
 
