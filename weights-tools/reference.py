@@ -1,4 +1,4 @@
-"""Plain numpy reference forward pass of a llama .rcyl model, in float64.
+"""Plain numpy reference forward pass of a llama or gemma3 .rcyl model, in float64.
 
 Deliberately simple and independent of the Swift runtime and of gguf: its own reader
 (rcyl.py), block decoding in numpy (quants.py), full causal attention over the whole
@@ -39,8 +39,8 @@ class Model:
 
 def load_model(path) -> Model:
     with rcyl.RcylFile(path) as f:
-        if f.metadata["architecture"] != "llama":
-            raise rcyl.RcylError(f"reference.py only runs llama models, not {f.metadata['architecture']!r}")
+        if f.metadata["architecture"] not in ("llama", "gemma3"):
+            raise rcyl.RcylError(f"reference.py runs llama and gemma3 models, not {f.metadata['architecture']!r}")
         weights, dtypes = {}, {}
         for t in f.tensors:
             raw = f.tensor_data(t.name)
@@ -65,7 +65,7 @@ def quantize_activations(x: np.ndarray) -> np.ndarray:
 def matmul(model: Model, x: np.ndarray, name: str) -> np.ndarray:
     """x @ W.T for the weight tensor `name`, with the runtime's input quantization for
     block-quantized weights."""
-    if model.quantize_inputs and model.dtypes[name] in ("q4_1", "q8_0"):
+    if model.quantize_inputs and model.dtypes[name] not in ("f32", "f16"):
         x = quantize_activations(x)
     return x @ model.weights[name].T
 
@@ -74,31 +74,41 @@ def rms_norm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * weight
 
 
-def rope(x: np.ndarray, positions: np.ndarray, theta: float) -> np.ndarray:
-    """Rotary embedding with "adjacent" pairing: dims (2i, 2i+1) of each head are pair i,
-    rotated by position * theta^(-2i/head_dim). x: [tokens, heads, head_dim]."""
+def rope(x: np.ndarray, positions: np.ndarray, theta: float, pairing: str = "adjacent") -> np.ndarray:
+    """Rotary embedding: pair i of each head is rotated by position * theta^(-2i/head_dim).
+    Pair i is dims (2i, 2i+1) with "adjacent" pairing, (i, i + head_dim/2) with "halves".
+    x: [tokens, heads, head_dim]."""
     head_dim = x.shape[-1]
     inv_freq = theta ** (-np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
     angle = positions[:, None].astype(np.float64) * inv_freq[None, :]  # [tokens, head_dim/2]
     cos, sin = np.cos(angle)[:, None, :], np.sin(angle)[:, None, :]
-    even, odd = x[..., 0::2], x[..., 1::2]
+    if pairing == "adjacent":
+        first, second = slice(0, None, 2), slice(1, None, 2)
+    else:
+        first, second = slice(0, head_dim // 2), slice(head_dim // 2, None)
+    a, b = x[..., first], x[..., second]
     out = np.empty_like(x)
-    out[..., 0::2] = even * cos - odd * sin
-    out[..., 1::2] = even * sin + odd * cos
+    out[..., first] = a * cos - b * sin
+    out[..., second] = a * sin + b * cos
     return out
 
 
-def causal_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, start: int = 0) -> np.ndarray:
+def causal_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, start: int = 0,
+                     scale: float = None, window: int = None) -> np.ndarray:
     """q: [n, n_heads, hd] for positions start..start+n-1; k/v: [start+n, n_kv_heads, hd]
     for positions 0..start+n-1. Returns [n, n_heads * hd].
-    Query head h reads key/value head h // (n_heads / n_kv_heads)."""
+    Query head h reads key/value head h // (n_heads / n_kv_heads). Scores are scaled by
+    `scale` (default 1/sqrt(hd)); with a `window`, position p sees only p-window+1 .. p."""
     n, n_heads, hd = q.shape
     group = n_heads // k.shape[1]
     k = np.repeat(k, group, axis=1)  # kv head g becomes heads g*group .. g*group+group-1
     v = np.repeat(v, group, axis=1)
-    scores = np.einsum("qhd,khd->hqk", q, k) / np.sqrt(hd)
-    future = np.arange(k.shape[0])[None, :] > (start + np.arange(n))[:, None]
-    scores[:, future] = -np.inf
+    scores = np.einsum("qhd,khd->hqk", q, k) * (1 / np.sqrt(hd) if scale is None else scale)
+    key_pos, query_pos = np.arange(k.shape[0])[None, :], (start + np.arange(n))[:, None]
+    hidden = key_pos > query_pos
+    if window is not None:
+        hidden |= key_pos <= query_pos - window
+    scores[:, hidden] = -np.inf
     scores -= scores.max(axis=-1, keepdims=True)
     probs = np.exp(scores)
     probs /= probs.sum(axis=-1, keepdims=True)
@@ -127,6 +137,13 @@ def silu(x: np.ndarray) -> np.ndarray:
     return x / (1.0 + np.exp(-x))
 
 
+def gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))
+
+
+ACTIVATIONS = {"silu": silu, "gelu_tanh": gelu_tanh}
+
+
 def hidden_states(model: Model, ids, cache: KVCache = None) -> np.ndarray:
     """Final normalized hidden state of every position of `ids`: [n_tokens, d_model].
     With a cache, `ids` continue the sequence held in it (and are appended to it)."""
@@ -139,21 +156,34 @@ def hidden_states(model: Model, ids, cache: KVCache = None) -> np.ndarray:
     n, hd, eps = len(ids), c["head_dim"], c["rms_norm_eps"]
     start = cache.length if cache is not None else 0
     positions = np.arange(start, start + n)
-    x = w["token_embd.weight"][ids]
+    activation = ACTIVATIONS[c.get("activation", "silu")]
+    layer_types = c.get("layer_types", ["full_attention"] * c["n_layers"])
+    # Gemma 3 scales embeddings by sqrt(d_model) in float32, as Hugging Face does.
+    x = w["token_embd.weight"][ids].astype(np.float32) * np.float32(c.get("embedding_scale", 1.0))
+    x = x.astype(np.float64)
+
+    def optional_norm(v, name):  # gemma3's extra norms; absent in llama
+        return rms_norm(v, w[name], eps) if name in w else v
+
     for i in range(c["n_layers"]):
         p = f"blk.{i}."
+        sliding = layer_types[i] == "sliding_attention"
+        theta = c["rope_theta_sliding"] if sliding and "rope_theta_sliding" in c else c["rope_theta"]
         h = rms_norm(x, w[p + "attn_norm.weight"], eps)
         q = matmul(model, h, p + "attn_q.weight").reshape(n, c["n_heads"], hd)
         k = matmul(model, h, p + "attn_k.weight").reshape(n, c["n_kv_heads"], hd)
         v = matmul(model, h, p + "attn_v.weight").reshape(n, c["n_kv_heads"], hd)
-        q, k = rope(q, positions, c["rope_theta"]), rope(k, positions, c["rope_theta"])
+        q, k = optional_norm(q, p + "attn_q_norm.weight"), optional_norm(k, p + "attn_k_norm.weight")
+        q, k = rope(q, positions, theta, c["rope_pairing"]), rope(k, positions, theta, c["rope_pairing"])
         if cache is not None:
             k, v = cache.extend(i, k, v)
-        x = x + matmul(model, causal_attention(q, k, v, start), p + "attn_output.weight")
+        attended = causal_attention(q, k, v, start, c.get("attention_scale"),
+                                    c["sliding_window"] if sliding else None)
+        x = x + optional_norm(matmul(model, attended, p + "attn_output.weight"), p + "post_attention_norm.weight")
         h = rms_norm(x, w[p + "ffn_norm.weight"], eps)
         gate = matmul(model, h, p + "ffn_gate.weight")
         up = matmul(model, h, p + "ffn_up.weight")
-        x = x + matmul(model, silu(gate) * up, p + "ffn_down.weight")
+        x = x + optional_norm(matmul(model, activation(gate) * up, p + "ffn_down.weight"), p + "post_ffw_norm.weight")
     if cache is not None:
         cache.length += n
     return rms_norm(x, w["output_norm.weight"], eps)
@@ -195,7 +225,7 @@ def _parse_ids(text: str) -> list:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="numpy float64 reference forward pass of a .rcyl llama model")
+    p = argparse.ArgumentParser(description="numpy float64 reference forward pass of a .rcyl llama or gemma3 model")
     p.add_argument("model", help=".rcyl file")
     p.add_argument("--tokens", type=_parse_ids, required=True, help="comma-separated token ids")
     p.add_argument("--out", help="write the logits of all positions here: little-endian float32 "
