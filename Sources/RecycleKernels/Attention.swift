@@ -1,84 +1,119 @@
 /// One query head in a shared attention sweep: its query, where its output goes, and which
-/// cache slots it sees: `0..<prefix` (everything committed before, and for a causal batch
-/// the batch's own earlier tokens), then the slots listed in `extra` (a draft-tree node's
-/// ancestors and itself, root first). Positions increase along that sequence.
+/// cache slots it sees: `first..<prefix` (what is committed before, and for a causal batch
+/// the batch's own earlier tokens; `first` is 0 unless a sliding window hides the oldest),
+/// then the slots listed in `extra` (a draft-tree node's ancestors and itself, root first).
+/// Positions increase along that sequence.
 public struct AttentionQuery {
     /// `headDim` floats.
     public var query: UnsafePointer<Float>
     /// Receives `headDim` floats.
     public var out: UnsafeMutablePointer<Float>
-    /// Number of leading cache slots (`0..<prefix`) the query sees.
+    /// The first of the leading cache slots (`first..<prefix`) the query sees.
+    public var first: Int
+    /// The end of the leading cache slots the query sees.
     public var prefix: Int
     /// Further cache slots the query sees after the prefix, in increasing position order.
     public var extra: UnsafeBufferPointer<Int32>
 
     /// Describes one query head; the pointers must stay valid until the `attend` call returns.
-    public init(query: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, prefix: Int, extra: UnsafeBufferPointer<Int32>) {
+    public init(
+        query: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+        first: Int = 0, prefix: Int, extra: UnsafeBufferPointer<Int32>
+    ) {
+        precondition(first >= 0 && first <= prefix, "a query's leading slots must be a range")
         self.query = query
         self.out = out
+        self.first = first
         self.prefix = prefix
         self.extra = extra
     }
 
-    var visible: Int { prefix + extra.count }
+    /// Slots the query sees; its scores are indexed `0..<visible` in position order.
+    var visible: Int { prefix - first + extra.count }
+
+    /// The cache slot of the query's `j`-th visible position.
+    @inline(__always)
+    func slot(_ j: Int) -> Int { j < prefix - first ? first + j : Int(extra[j - (prefix - first)]) }
 }
 
 /// Scaled dot-product attention of several query heads that read the same key/value head
 /// (the query heads of a GQA group, for one token or for all the nodes of a draft tree).
 ///
-/// The slots every query sees (`0..<min(prefix)`) are swept once for all of them: each key
-/// and value is loaded once and used by every query, instead of once per query head and
-/// token. Then each query visits its remaining slots alone.
+/// The leading slots every query sees (`max(first) ..< min(prefix)`) are swept once for
+/// all of them: each key and value is loaded once and used by every query, instead of once
+/// per query head and token. Each query visits its other slots alone: those before the
+/// shared run (a sliding window that starts earlier) and those after it.
 ///
 /// Batch invariance: a query's output depends only on its query and on the keys and
 /// values it sees, never on the other queries of the call. For each query the operations
 /// are the same, in the same order, as if it were alone: its scores in position order (one
-/// `dot16` each), their maximum, `exp16` of each score minus it, the total summed 16 lanes
-/// at a time then `horizontalSum`, and `out = Σ_j p_j v_j` accumulated in position order.
-/// So plain decoding, a causal batch and a tree node get the same bits (this is what makes
-/// speculative decoding exact).
+/// `dot16` each, times `scale`), their maximum, `exp16` of each score minus it, the total
+/// summed 16 lanes at a time then `horizontalSum`, and `out = Σ_j p_j v_j` accumulated in
+/// position order. So plain decoding, a causal batch and a tree node get the same bits
+/// (this is what makes speculative decoding exact).
 ///
 /// - Parameters:
 ///   - queries: at most `attentionQueriesPerSweep` of them.
 ///   - keys, values: key/value of slot `s` for this head starts at `keys + s * stride`.
 ///   - headDim: a multiple of 16.
+///   - scale: multiplies every score (1/sqrt(headDim) in most models).
 ///   - scores: scratch of `queries.count * scoreStride` floats, `scoreStride` at least the
 ///     largest `visible` rounded up to a multiple of 16.
 public func attend(
     _ queries: UnsafeBufferPointer<AttentionQuery>,
-    keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, headDim: Int,
+    keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, headDim: Int, scale: Float,
     scores: UnsafeMutablePointer<Float>, scoreStride: Int
 ) {
     precondition(queries.count <= attentionQueriesPerSweep && headDim % 16 == 0)
-    let shared = queries.lazy.map(\.prefix).min() ?? 0
-    let scale = 1 / Float(headDim).squareRoot()
+    // The shared run of slots; empty when some query's window starts after another's prefix.
+    let sharedStart = queries.lazy.map(\.first).max() ?? 0
+    let sharedEnd = max(sharedStart, queries.lazy.map(\.prefix).min() ?? 0)
     @inline(__always) func row(_ q: Int) -> UnsafeMutablePointer<Float> { scores + q * scoreStride }
-    @inline(__always) func slot(_ q: AttentionQuery, _ j: Int) -> Int { j < q.prefix ? j : Int(q.extra[j - q.prefix]) }
+    // A query's own slots: score indices `0..<before(q)` come before the shared run,
+    // `after(q)..<visible` after it (both clamped to its prefix, for an empty run).
+    @inline(__always) func before(_ q: AttentionQuery) -> Int { min(sharedStart, q.prefix) - q.first }
+    @inline(__always) func after(_ q: AttentionQuery) -> Int { min(sharedEnd, q.prefix) - q.first }
 
     // Scores: the shared slots once for all queries, then each query's own.
-    for j in 0..<shared {
+    for j in sharedStart..<sharedEnd {
         let k = keys + j * stride
-        for (i, q) in queries.enumerated() { row(i)[j] = dot16(q.query, k, count: headDim) * scale }
+        for (i, q) in queries.enumerated() { row(i)[j - q.first] = dot16(q.query, k, count: headDim) * scale }
     }
     var totals = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
     for (i, q) in queries.enumerated() {
         let s = row(i)
-        for j in shared..<q.visible { s[j] = dot16(q.query, keys + slot(q, j) * stride, count: headDim) * scale }
+        for j in 0..<before(q) { s[j] = dot16(q.query, keys + (q.first + j) * stride, count: headDim) * scale }
+        for j in after(q)..<q.visible { s[j] = dot16(q.query, keys + q.slot(j) * stride, count: headDim) * scale }
         let total = softmaxNumerators(s, count: q.visible)
         withUnsafeMutableBytes(of: &totals) { $0.storeBytes(of: total, toByteOffset: 4 * i, as: Float.self) }
     }
 
-    // out = Σ_j p_j v_j / total, 16 dimensions at a time. The shared slots go in runs of 16:
-    // a run's values (1 kB) stay in L1 while every query adds them to its accumulator,
-    // which lives in a register within the run and in `out` between runs.
+    // out = Σ_j p_j v_j / total, 16 dimensions at a time, in position order: each query's
+    // slots before the shared run, the shared run, then each query's slots after it. The
+    // shared slots go in runs of 16: a run's values (1 kB) stay in L1 while every query adds
+    // them to its accumulator, which lives in a register within the run and in `out`
+    // between runs.
     var d = 0
     while d < headDim {
-        for i in queries.indices { UnsafeMutableRawPointer(queries[i].out + d).storeBytes(of: SIMD16<Float>(), as: SIMD16<Float>.self) }
-        var j0 = 0
-        while j0 < shared {
-            let j1 = min(j0 + 16, shared)
+        /// Adds the query's visible slots `range` (indices into its scores) into `out`.
+        @inline(__always) func accumulate(_ i: Int, _ q: AttentionQuery, _ range: Range<Int>) {
+            let o = UnsafeMutableRawPointer(q.out + d), p = row(i)
+            var sum = o.loadUnaligned(as: SIMD16<Float>.self)
+            for j in range {
+                let v = UnsafeRawPointer(values + q.slot(j) * stride + d).loadUnaligned(as: SIMD16<Float>.self)
+                sum = sum.addingProduct(SIMD16(repeating: p[j]), v)
+            }
+            o.storeBytes(of: sum, as: SIMD16<Float>.self)
+        }
+        for (i, q) in queries.enumerated() {
+            UnsafeMutableRawPointer(q.out + d).storeBytes(of: SIMD16<Float>(), as: SIMD16<Float>.self)
+            accumulate(i, q, 0..<before(q))
+        }
+        var j0 = sharedStart
+        while j0 < sharedEnd {
+            let j1 = min(j0 + 16, sharedEnd)
             for (i, q) in queries.enumerated() {
-                let o = UnsafeMutableRawPointer(q.out + d), p = row(i)
+                let o = UnsafeMutableRawPointer(q.out + d), p = row(i) - q.first
                 var sum = o.loadUnaligned(as: SIMD16<Float>.self)
                 for j in j0..<j1 {
                     let v = UnsafeRawPointer(values + j * stride + d).loadUnaligned(as: SIMD16<Float>.self)
@@ -89,14 +124,10 @@ public func attend(
             j0 = j1
         }
         for (i, q) in queries.enumerated() {
-            let o = UnsafeMutableRawPointer(q.out + d), p = row(i)
-            var sum = o.loadUnaligned(as: SIMD16<Float>.self)
-            for j in shared..<q.visible {
-                let v = UnsafeRawPointer(values + slot(q, j) * stride + d).loadUnaligned(as: SIMD16<Float>.self)
-                sum = sum.addingProduct(SIMD16(repeating: p[j]), v)
-            }
+            accumulate(i, q, after(q)..<q.visible)
+            let o = UnsafeMutableRawPointer(q.out + d)
             let total = withUnsafeBytes(of: totals) { $0.load(fromByteOffset: 4 * i, as: Float.self) }
-            o.storeBytes(of: sum * SIMD16(repeating: 1 / total), as: SIMD16<Float>.self)
+            o.storeBytes(of: o.loadUnaligned(as: SIMD16<Float>.self) * SIMD16(repeating: 1 / total), as: SIMD16<Float>.self)
         }
         d += 16
     }

@@ -1,6 +1,7 @@
 import Glibc
 
 /// RMSNorm: `out[i] = x[i] / sqrt(mean(x²) + eps) * weight[i]`, `count` a multiple of 16.
+/// `out` may be `x` (each chunk of 16 is read before it is written).
 /// The sum of squares uses one SIMD16 accumulator and `horizontalSum`: a fixed order.
 public func rmsNorm(
     _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -24,6 +25,21 @@ public func siluMultiply(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Fl
         let g = gate[i]
         gate[i] = g / (1 + expf(-g)) * up[i]
     }
+}
+
+/// GeGLU's gate: `gate[i] = gelu(gate[i]) * up[i]`, with GELU's tanh approximation
+/// `gelu(g) = g/2 * (1 + tanh(sqrt(2/π) * (g + 0.044715 g³)))` (Gemma's `gelu_pytorch_tanh`).
+public func geluMultiply(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+    let c = Float(0.797_884_56)  // sqrt(2/π)
+    for i in 0..<count {
+        let g = gate[i]
+        gate[i] = 0.5 * g * (1 + tanhf(c * (g + 0.044715 * g * g * g))) * up[i]
+    }
+}
+
+/// `x[i] *= s`: scales token embeddings (Gemma multiplies them by sqrt(d_model)).
+public func scale(_ x: UnsafeMutablePointer<Float>, by s: Float, count: Int) {
+    for i in 0..<count { x[i] *= s }
 }
 
 /// `x[i] += y[i]`: the residual connection.

@@ -3,7 +3,7 @@ public final class Model: Sendable {
     /// The mapped weights file, kept open for as long as the model lives.
     public let file: WeightsFile
     /// The transformer weights, shape-checked against the config.
-    public let weights: LlamaWeights
+    public let weights: ModelWeights
     /// The tokenizer built from the file's metadata.
     public let tokenizer: Tokenizer
     /// How to turn a conversation into a prompt; nil for a model without one (a base model).
@@ -18,7 +18,7 @@ public final class Model: Sendable {
     public init(path: String) throws(WeightsFileError) {
         let file = try WeightsFile(path: path)
         self.file = file
-        weights = try LlamaWeights(file: file)
+        weights = try ModelWeights(file: file)
         do {
             tokenizer = try Tokenizer(spec: file.metadata.tokenizer)
         } catch {

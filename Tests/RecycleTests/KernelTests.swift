@@ -207,7 +207,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testRopeRotatesAdjacentPairs() {
-        let table = RopeTable(headDim: 64, theta: 100_000, positions: 300)
+        let table = RopeTable(headDim: 64, theta: 100_000, pairing: .adjacent, positions: 300)
         var rng = TestRandom(seed: 4)
         let x = (0..<128).map { _ in Float(rng.uniform(-1, 1)) }
         var y = x
@@ -223,16 +223,17 @@ final class KernelTests: XCTestCase {
     }
 
     /// One query through `attend`, and the output it writes.
-    func attendAlone(_ q: [Float], k: [Float], v: [Float], stride: Int, prefix: Int, extra: [Int32]) -> [Float] {
+    func attendAlone(_ q: [Float], k: [Float], v: [Float], stride: Int, first: Int = 0, prefix: Int, extra: [Int32]) -> [Float] {
         let headDim = q.count
         var out = [Float](repeating: .nan, count: headDim)
-        var scores = [Float](repeating: 0, count: (prefix + extra.count + 15) / 16 * 16)
+        var scores = [Float](repeating: 0, count: (prefix - first + extra.count + 15) / 16 * 16)
         q.withUnsafeBufferPointer { q in
             extra.withUnsafeBufferPointer { extra in
                 out.withUnsafeMutableBufferPointer { out in
-                    let query = [AttentionQuery(query: q.baseAddress!, out: out.baseAddress!, prefix: prefix, extra: extra)]
+                    let query = [AttentionQuery(query: q.baseAddress!, out: out.baseAddress!, first: first, prefix: prefix, extra: extra)]
                     query.withUnsafeBufferPointer { query in
-                        attend(query, keys: k, values: v, stride: stride, headDim: headDim, scores: &scores, scoreStride: scores.count)
+                        attend(query, keys: k, values: v, stride: stride, headDim: headDim, scale: 1 / Float(headDim).squareRoot(),
+                               scores: &scores, scoreStride: scores.count)
                     }
                 }
             }
@@ -246,15 +247,18 @@ final class KernelTests: XCTestCase {
         let q = (0..<headDim).map { _ in Float(rng.uniform(-1, 1)) }
         let k = (0..<(count * stride)).map { _ in Float(rng.uniform(-1, 1)) }
         let v = (0..<(count * stride)).map { _ in Float(rng.uniform(-1, 1)) }
-        // Slots 0..<30 as a prefix, then 31, 33, 36 as a tree node's ancestors and itself.
+        // Slots 0..<30 as a prefix (or, through a sliding window, 12..<30), then 31, 33, 36
+        // as a tree node's ancestors and itself.
         let extra: [Int32] = [31, 33, 36]
-        let visible = Array(0..<30) + extra.map(Int.init)
-        let out = attendAlone(q, k: k, v: v, stride: stride, prefix: 30, extra: extra)
-        let s = visible.map { j in (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * Double(k[j * stride + $1]) } / 8 }
-        let m = s.max()!, e = s.map { exp($0 - m) }, total = e.reduce(0, +)
-        for d in 0..<headDim {
-            let expected = zip(visible, e).reduce(0.0) { $0 + $1.1 / total * Double(v[$1.0 * stride + d]) }
-            XCTAssertEqual(Double(out[d]), expected, accuracy: 1e-5)
+        for first in [0, 12] {
+            let visible = Array(first..<30) + extra.map(Int.init)
+            let out = attendAlone(q, k: k, v: v, stride: stride, first: first, prefix: 30, extra: extra)
+            let s = visible.map { j in (0..<headDim).reduce(0.0) { $0 + Double(q[$1]) * Double(k[j * stride + $1]) } / 8 }
+            let m = s.max()!, e = s.map { exp($0 - m) }, total = e.reduce(0, +)
+            for d in 0..<headDim {
+                let expected = zip(visible, e).reduce(0.0) { $0 + $1.1 / total * Double(v[$1.0 * stride + d]) }
+                XCTAssertEqual(Double(out[d]), expected, accuracy: 1e-5, "window from \(first)")
+            }
         }
         // The same keys as a plain prefix or listed one by one: the same bits.
         let listed = attendAlone(q, k: k, v: v, stride: stride, prefix: 0, extra: (0..<Int32(count)).map { $0 })
@@ -263,16 +267,20 @@ final class KernelTests: XCTestCase {
     }
 
     /// Queries that share a sweep get, bit for bit, what each gets alone, whatever their
-    /// prefixes, extras and number (1 to 8).
+    /// windows, prefixes, extras and number (1 to 8), including windows that leave no
+    /// slot common to all.
     func testSharedAttentionSweepEqualsQueriesAlone() {
         var rng = TestRandom(seed: 12)
         let headDim = 64, stride = 64, count = 300
         let k = (0..<(count * stride)).map { _ in Float(rng.uniform(-2, 2)) }
         let v = (0..<(count * stride)).map { _ in Float(rng.uniform(-2, 2)) }
         let queries = (0..<8).map { _ in (0..<headDim).map { _ in Float(rng.uniform(-2, 2)) } }
+        let firsts = [0, 200, 0, 5, 240, 290, 0, 249]
         let prefixes = [250, 250, 261, 17, 250, 299, 0, 250]
         let extras: [[Int32]] = [[], [251, 260], [270], [], [255, 256, 257], [], [3, 9, 299], [252]]
-        let alone = (0..<8).map { attendAlone(queries[$0], k: k, v: v, stride: stride, prefix: prefixes[$0], extra: extras[$0]) }
+        let alone = (0..<8).map {
+            attendAlone(queries[$0], k: k, v: v, stride: stride, first: firsts[$0], prefix: prefixes[$0], extra: extras[$0])
+        }
         for size in 1...8 {
             let scoreStride = 320
             var scores = [Float](repeating: 0, count: 8 * scoreStride)
@@ -282,9 +290,12 @@ final class KernelTests: XCTestCase {
             let ep = extras.map { e in let p = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, e.count)); p.initialize(from: e, count: e.count); return p }
             defer { (qp + op).forEach { $0.deallocate() }; ep.forEach { $0.deallocate() } }
             let batch = (0..<size).map {
-                AttentionQuery(query: qp[$0], out: op[$0], prefix: prefixes[$0], extra: UnsafeBufferPointer(start: ep[$0], count: extras[$0].count))
+                AttentionQuery(query: qp[$0], out: op[$0], first: firsts[$0], prefix: prefixes[$0],
+                               extra: UnsafeBufferPointer(start: ep[$0], count: extras[$0].count))
             }
-            batch.withUnsafeBufferPointer { attend($0, keys: k, values: v, stride: stride, headDim: headDim, scores: &scores, scoreStride: scoreStride) }
+            batch.withUnsafeBufferPointer {
+                attend($0, keys: k, values: v, stride: stride, headDim: headDim, scale: 0.125, scores: &scores, scoreStride: scoreStride)
+            }
             for i in 0..<size {
                 outs[i] = Array(UnsafeBufferPointer(start: op[i], count: headDim))
                 XCTAssertEqual(outs[i].map(\.bitPattern), alone[i].map(\.bitPattern), "query \(i) of \(size)")

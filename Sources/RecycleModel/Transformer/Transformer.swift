@@ -35,34 +35,45 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The Llama forward pass over N new tokens at once, on top of a KV cache.
+/// The forward pass over N new tokens at once, on top of a KV cache, for every
+/// `Architecture`: llama's layer, with Gemma 3's pieces where the weights and config have
+/// them (embedding scale, query/key norms, per-layer RoPE base and sliding window,
+/// attention scale, norms after attention and after the feed-forward, GeGLU).
 ///
-/// Prefill, single-token decode and (later) verification of drafted tokens are the same
-/// code. Every step is per-token or a batch-invariant matmul, so a token's logits do not
-/// depend on how many tokens share the pass (see `matmul` and `attend`).
+/// Prefill, single-token decode and verification of drafted tokens are the same code.
+/// Every step is per-token or a batch-invariant matmul, so a token's logits do not depend
+/// on how many tokens share the pass (see `matmul` and `attend`).
 public final class Transformer: @unchecked Sendable {
     /// The model's weights.
-    public let weights: LlamaWeights
+    public let weights: ModelWeights
     /// The model's shape (`weights.config`).
     public let config: ModelConfig
     /// Keys and values of the committed positions; `cache.count` is where the next tokens go.
     public let cache: KVCache
     /// The threads the matmuls and attention run on.
     public let pool: WorkerPool
-    private let rope: RopeTable
+    /// Each layer's rotary table (Gemma's sliding layers use another base).
+    private let ropes: [RopeTable]
     private var buffers = Buffers(tokens: 0, config: nil)
 
     /// - Parameters:
     ///   - contextLength: positions the KV cache holds (at most the model's context length).
     ///   - threads: worker threads for matmuls and attention.
-    public init(weights: LlamaWeights, contextLength: Int, threads: Int) {
+    public init(weights: ModelWeights, contextLength: Int, threads: Int) {
         let c = weights.config
         precondition(contextLength >= 1 && contextLength <= c.contextLength, "context length out of range")
         self.weights = weights
         self.config = c
         self.cache = KVCache(layers: c.layers, capacity: contextLength, kvDim: c.kvDim)
         self.pool = WorkerPool(threads: threads)
-        self.rope = RopeTable(headDim: c.headDim, theta: c.ropeTheta, positions: contextLength)
+        var tables: [Double: RopeTable] = [:]
+        self.ropes = (0..<c.layers).map { l in
+            let theta = c.ropeTheta(layer: l)
+            if let table = tables[theta] { return table }
+            let table = RopeTable(headDim: c.headDim, theta: theta, pairing: c.pairing, positions: contextLength)
+            tables[theta] = table
+            return table
+        }
     }
 
     /// Runs `tokens` as a causal chain at positions `cache.count ..< cache.count + tokens.count`,
@@ -113,10 +124,14 @@ public final class Transformer: @unchecked Sendable {
         }
         if buffers.tokens < n { buffers = Buffers(tokens: n, config: config) }
         let b = buffers, c = config, d = c.modelDim, eps = Float(c.rmsNormEps)
+        let attentionScale = Float(c.attentionScale ?? 1 / Double(c.headDim).squareRoot())
+        // One windowed layout serves every sliding layer (Gemma 3 has one window size).
+        let windowedLayout = c.slidingWindow.map { layout.windowed($0) }
 
         for (i, t) in tokens.enumerated() {
             weights.tokenEmbedding.dequantizeRow(Int(t), into: b.x + i * d)
         }
+        if let s = c.embeddingScale { scale(b.x, by: Float(s), count: n * d) }
         for (l, layer) in weights.layers.enumerated() {
             // Attention block. Token i's keys and values go to cache slot start + i.
             for i in 0..<n { rmsNorm(b.x + i * d, weight: layer.attentionNorm, out: b.xb + i * d, count: d, eps: eps) }
@@ -125,20 +140,30 @@ public final class Transformer: @unchecked Sendable {
                     MatmulOutput(layer.key, y: keys, yStride: c.kvDim),
                     MatmulOutput(layer.value, y: values, yStride: c.kvDim)],
                    x: b.xb, xStride: d, columns: n, pool: pool)
-            for i in 0..<n {
-                rope.apply(b.q + i * c.queryDim, heads: c.heads, position: layout.positions[i])
-                rope.apply(keys + i * c.kvDim, heads: c.kvHeads, position: layout.positions[i])
+            if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
+                normalize(b.q, count: n * c.heads, width: c.headDim, weight: queryNorm, eps: eps)
+                normalize(keys, count: n * c.kvHeads, width: c.headDim, weight: keyNorm, eps: eps)
             }
-            attention(layer: l, layout: layout, tokens: n)
+            for i in 0..<n {
+                ropes[l].apply(b.q + i * c.queryDim, heads: c.heads, position: layout.positions[i])
+                ropes[l].apply(keys + i * c.kvDim, heads: c.kvHeads, position: layout.positions[i])
+            }
+            let sliding = c.window(layer: l) != nil
+            attention(layer: l, layout: sliding ? windowedLayout! : layout, tokens: n, scale: attentionScale)
             matmul(layer.attentionOutput, x: b.attention, xStride: c.queryDim, y: b.xb, yStride: d, columns: n, pool: pool)
+            if let norm = layer.postAttentionNorm { normalize(b.xb, count: n, width: d, weight: norm, eps: eps) }
             addInPlace(b.x, b.xb, count: n * d)
 
-            // Feed-forward block (SwiGLU).
+            // Feed-forward block (SwiGLU, or GeGLU).
             for i in 0..<n { rmsNorm(b.x + i * d, weight: layer.ffnNorm, out: b.xb + i * d, count: d, eps: eps) }
             matmul([MatmulOutput(layer.gate, y: b.gate, yStride: c.ffnDim), MatmulOutput(layer.up, y: b.up, yStride: c.ffnDim)],
                    x: b.xb, xStride: d, columns: n, pool: pool)
-            siluMultiply(gate: b.gate, up: b.up, count: n * c.ffnDim)
+            switch c.feedForwardActivation {
+            case .silu: siluMultiply(gate: b.gate, up: b.up, count: n * c.ffnDim)
+            case .geluTanh: geluMultiply(gate: b.gate, up: b.up, count: n * c.ffnDim)
+            }
             matmul(layer.down, x: b.gate, xStride: c.ffnDim, y: b.xb, yStride: d, columns: n, pool: pool)
+            if let norm = layer.postFFNNorm { normalize(b.xb, count: n, width: d, weight: norm, eps: eps) }
             addInPlace(b.x, b.xb, count: n * d)
             // Corrupt weights (NaN with a valid checksum) would otherwise decode as garbage or
             // a false end of text; the residual stream carries any NaN to here.
@@ -159,11 +184,17 @@ public final class Transformer: @unchecked Sendable {
         return logits
     }
 
+    /// RMSNorm of `count` consecutive vectors of `width` floats each, in place: the Q/K norms
+    /// (one vector a head) and Gemma's post-block norms (one a token).
+    private func normalize(_ v: UnsafeMutablePointer<Float>, count: Int, width: Int, weight: UnsafePointer<Float>, eps: Float) {
+        for i in 0..<count { rmsNorm(v + i * width, weight: weight, out: v + i * width, count: width, eps: eps) }
+    }
+
     /// Attention for the batch's tokens. A work item is one key/value head and a run of the
     /// batch's tokens; its queries (every token of the run, every query head of the group)
     /// go to `attend` up to `attentionQueriesPerSweep` at a time, and each call sweeps the
     /// keys and values its queries all see once for all of them.
-    private func attention(layer l: Int, layout: AttentionLayout, tokens n: Int) {
+    private func attention(layer l: Int, layout: AttentionLayout, tokens n: Int, scale: Float) {
         let c = config, b = buffers
         let group = c.heads / c.kvHeads
         let keys = cache.keys(layer: l, position: 0), values = cache.values(layer: l, position: 0)
@@ -181,14 +212,14 @@ public final class Transformer: @unchecked Sendable {
                             func sweep() {
                                 attend(UnsafeBufferPointer(rebasing: batch[0..<count]),
                                        keys: keys + g * c.headDim, values: values + g * c.headDim, stride: c.kvDim,
-                                       headDim: c.headDim, scores: scores.baseAddress!, scoreStride: scoreStride)
+                                       headDim: c.headDim, scale: scale, scores: scores.baseAddress!, scoreStride: scoreStride)
                                 count = 0
                             }
                             for i in (n * run / runs) ..< (n * (run + 1) / runs) {
                                 for h in (g * group) ..< ((g + 1) * group) {
                                     let at = i * c.queryDim + h * c.headDim
                                     batch[count] = AttentionQuery(
-                                        query: b.q + at, out: b.attention + at, prefix: layout.prefix[i],
+                                        query: b.q + at, out: b.attention + at, first: layout.first[i], prefix: layout.prefix[i],
                                         extra: UnsafeBufferPointer(rebasing: extra[layout.extraStart[i]..<layout.extraStart[i + 1]]))
                                     count += 1
                                     if count == attentionQueriesPerSweep { sweep() }

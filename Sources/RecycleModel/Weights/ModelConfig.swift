@@ -1,4 +1,7 @@
-/// The shape of a Llama-family transformer, as stored in the weights file's metadata.
+import RecycleKernels
+
+/// The shape of a transformer, as stored in the weights file's metadata: llama's keys, and
+/// the optional keys by which Gemma 3 differs (absent, each means llama's behaviour).
 public struct ModelConfig: Codable, Sendable, Equatable {
     /// Number of transformer layers (`n_layers`).
     public var layers: Int
@@ -22,15 +25,47 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var rmsNormEps: Double
     /// Whether the LM head is the embedding table (`tied_embeddings`): no `output.weight`.
     public var tiedEmbeddings: Bool
-    /// Which query/key dimensions rotate together; only "adjacent" is supported.
+    /// Which query/key dimensions rotate together: a `RopePairing` raw value.
     public var ropePairing: String
+    /// The RoPE base of sliding-window layers (`rope_theta_sliding`), if not `ropeTheta`.
+    public var ropeThetaSliding: Double?
+    /// Positions a sliding-window layer sees, its own included (`sliding_window`).
+    public var slidingWindow: Int?
+    /// Each layer's attention (`layer_types`): "full_attention" or "sliding_attention";
+    /// nil: every layer full.
+    public var layerTypes: [String]?
+    /// Multiplies attention scores (`attention_scale`); nil: `1/sqrt(head_dim)`.
+    public var attentionScale: Double?
+    /// Multiplies token embeddings (`embedding_scale`); nil: 1.
+    public var embeddingScale: Double?
+    /// The feed-forward gate's activation (`activation`): an `Activation` raw value; nil: silu.
+    public var activation: String?
 
     enum CodingKeys: String, CodingKey {
         case layers = "n_layers", modelDim = "d_model", heads = "n_heads", kvHeads = "n_kv_heads"
         case headDim = "head_dim", ffnDim = "ffn_dim", vocabSize = "vocab_size"
         case contextLength = "context_length", ropeTheta = "rope_theta", rmsNormEps = "rms_norm_eps"
         case tiedEmbeddings = "tied_embeddings", ropePairing = "rope_pairing"
+        case ropeThetaSliding = "rope_theta_sliding", slidingWindow = "sliding_window", layerTypes = "layer_types"
+        case attentionScale = "attention_scale", embeddingScale = "embedding_scale", activation
     }
+
+    /// The feed-forward gate's activation.
+    public enum Activation: String, Sendable {
+        /// `x * sigmoid(x)` (SwiGLU: llama).
+        case silu
+        /// GELU with the tanh approximation (GeGLU: Gemma).
+        case geluTanh = "gelu_tanh"
+    }
+
+    /// The gate's activation (validated when the file was opened).
+    public var feedForwardActivation: Activation { activation.flatMap(Activation.init(rawValue:)) ?? .silu }
+    /// The RoPE pairing (validated when the file was opened).
+    public var pairing: RopePairing { RopePairing(rawValue: ropePairing) ?? .adjacent }
+    /// The window of layer `l`, or nil when it sees every earlier position.
+    public func window(layer l: Int) -> Int? { layerTypes?[l] == "sliding_attention" ? slidingWindow : nil }
+    /// The RoPE base of layer `l`.
+    public func ropeTheta(layer l: Int) -> Double { window(layer: l) != nil ? ropeThetaSliding ?? ropeTheta : ropeTheta }
 
     /// Floats of all query heads of one token: `heads * headDim`.
     public var queryDim: Int { heads * headDim }
@@ -57,19 +92,36 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                     "d_model, ffn_dim and n_heads * head_dim must be multiples of 32")
         try require(ropeTheta.isFinite && ropeTheta > 0, "rope_theta must be positive")
         try require(rmsNormEps.isFinite && rmsNormEps > 0, "rms_norm_eps must be positive")
-        try require(ropePairing == "adjacent", "unsupported rope_pairing \"\(ropePairing)\"")
+        try require(RopePairing(rawValue: ropePairing) != nil,
+                    "unsupported rope_pairing \"\(ropePairing)\" (supported: adjacent, halves)")
+        for (key, value) in [("rope_theta_sliding", ropeThetaSliding), ("attention_scale", attentionScale),
+                             ("embedding_scale", embeddingScale)] {
+            try require(value.map { $0.isFinite && $0 > 0 } ?? true, "\(key) must be positive")
+        }
+        if let activation {
+            try require(Activation(rawValue: activation) != nil,
+                        "unsupported activation \"\(activation)\" (supported: silu, gelu_tanh)")
+        }
+        if let layerTypes {
+            try require(layerTypes.count == layers, "layer_types must name one attention per layer (\(layers))")
+            try require(layerTypes.allSatisfy { $0 == "full_attention" || $0 == "sliding_attention" },
+                        "layer_types may only hold \"full_attention\" and \"sliding_attention\"")
+            if layerTypes.contains("sliding_attention") {
+                try require((slidingWindow ?? 0) > 0, "sliding_window must be positive when layers slide")
+            }
+        }
     }
 }
 
 /// Everything in the metadata block (docs/FORMAT.md, "Metadata").
 public struct ModelMetadata: Codable, Sendable {
-    /// The model family; only "llama" is supported.
+    /// The model family: an `Architecture` raw value ("llama", "gemma3").
     public var architecture: String
     /// The transformer's shape.
     public var config: ModelConfig
     /// The tokenizer's tables and special ids, unchecked until `Tokenizer.init(spec:)`.
     public var tokenizer: TokenizerSpec
-    /// Name of the chat template (`chat_template`, only "chatml"); nil for a model without one.
+    /// Name of the chat template (`chat_template`: "chatml", "gemma3"); nil for a model without one.
     public var chatTemplate: String?
     /// The system message for conversations without one (`default_system_prompt`), if any.
     public var defaultSystemPrompt: String?

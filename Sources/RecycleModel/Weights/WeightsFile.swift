@@ -151,7 +151,7 @@ public final class WeightsFile: @unchecked Sendable {
     }
 
     private static func validate(_ m: ModelMetadata) throws(WeightsFileError) {
-        guard m.architecture == "llama" else { throw .unsupportedArchitecture(m.architecture) }
+        guard Architecture(rawValue: m.architecture) != nil else { throw .unsupportedArchitecture(m.architecture) }
         try m.config.validate()
         if let t = m.chatTemplate, ChatTemplate(rawValue: t) == nil { throw .unsupportedChatTemplate(t) }
         guard m.tokenizer.tokens.count == m.config.vocabSize else {

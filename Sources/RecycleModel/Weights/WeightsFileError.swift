@@ -23,14 +23,14 @@ public enum WeightsFileError: Error, Equatable, CustomStringConvertible {
     /// A tensor the model needs is not in the directory.
     case missingTensor(String)
     /// A tensor the model never reads: the config disagrees with what the file holds.
-    case unexpectedTensor(name: String, layers: Int)
+    case unexpectedTensor(name: String, layers: Int, architecture: String)
     /// A tensor's shape differs from what the config implies.
     case wrongShape(name: String, expected: [Int], found: [Int])
     /// A tensor in an encoding the model cannot use there (norm weights must be f32).
     case wrongDType(name: String, expected: String, found: String)
-    /// An architecture other than "llama".
+    /// An architecture the runtime does not know (see `Architecture`).
     case unsupportedArchitecture(String)
-    /// A chat template name other than "chatml".
+    /// A chat template name the runtime does not know (see `ChatTemplate`).
     case unsupportedChatTemplate(String)
     /// A config value out of range or inconsistent with another (docs/FORMAT.md, "Metadata").
     case invalidConfig(String)
@@ -53,11 +53,11 @@ public enum WeightsFileError: Error, Equatable, CustomStringConvertible {
         case let .duplicateTensor(name): "tensor \"\(name)\" appears twice in the directory"
         case let .overlappingTensors(a, b): "tensors \"\(a)\" and \"\(b)\" overlap"
         case let .missingTensor(name): "missing tensor \"\(name)\""
-        case let .unexpectedTensor(name, layers):
-            "tensor \"\(name)\" is not part of a \(layers)-layer llama model with this config (is n_layers wrong?)"
+        case let .unexpectedTensor(name, layers, architecture):
+            "tensor \"\(name)\" is not part of a \(layers)-layer \(architecture) model with this config (is n_layers wrong?)"
         case let .wrongShape(name, expected, found): "tensor \"\(name)\" has shape \(found), expected \(expected)"
         case let .wrongDType(name, expected, found): "tensor \"\(name)\" is \(found), expected \(expected)"
-        case let .unsupportedArchitecture(a): "unsupported architecture \"\(a)\" (supported: llama)"
+        case let .unsupportedArchitecture(a): "unsupported architecture \"\(a)\" (supported: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))"
         case let .unsupportedChatTemplate(t): "unsupported chat template \"\(t)\" (supported: chatml)"
         case let .invalidConfig(why): "invalid model config: \(why)"
         case let .invalidTokenizer(why): "invalid tokenizer: \(why)"
