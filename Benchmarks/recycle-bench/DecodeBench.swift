@@ -22,7 +22,7 @@ struct DecodeBench {
         let tokens_per_second_median: Double
         let prefill_tokens: Int
         let prefill_tokens_per_second: Stats
-        /// Bytes of weights one decoding step (one token) reads (`LlamaWeights.bytesReadPerPass`).
+        /// Bytes of weights one decoding step (one token) reads (`ModelWeights.bytesReadPerPass`).
         let weight_bytes_per_token: Int
         /// `weight_bytes_per_token` x decode tokens/s, per run (GB = 10^9 bytes).
         let weight_read_gb_per_second: Stats

@@ -1,7 +1,7 @@
 import RecycleKernels
 import RecycleModel
 
-extension LlamaWeights {
+extension ModelWeights {
     /// Bytes of weights one forward pass reads, whatever the number of tokens in it: every
     /// layer's matrices and norm vectors, the final norm, the LM head, and one embedding row
     /// per token (counted once: decoding passes one token). With tied embeddings the LM head is

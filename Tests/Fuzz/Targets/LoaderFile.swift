@@ -1,4 +1,4 @@
-// Fuzz target: the weights loader (WeightsFile, LlamaWeights, Tokenizer via Model) on the
+// Fuzz target: the weights loader (WeightsFile, ModelWeights, Tokenizer via Model) on the
 // whole file's bytes. Any thrown WeightsFileError is fine; a trap or sanitizer report is a bug.
 import RecycleModel
 
