@@ -1,4 +1,5 @@
-"""Check reference.py against the Hugging Face fixtures (Tests/RecycleTests/Fixtures/*.json).
+"""Check reference.py against the Hugging Face fixtures (Tests/RecycleTests/Fixtures/*.json;
+for Gemma 3, pass its model and --fixtures Tests/RecycleTests/Fixtures/gemma3).
 
 The fixtures were made by fp32 transformers on the same dequantized GGUF weights, with
 Hugging Face's own RoPE layout; agreement here confirms our file, our block decoding and
@@ -31,6 +32,20 @@ TOOLS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(TOOLS_DIR)
 DEFAULT_MODEL = os.path.join(REPO_DIR, "models", "SmolLM2-135M-Instruct-Q4_1.rcyl")
 DEFAULT_FIXTURES = os.path.join(REPO_DIR, "Tests", "RecycleTests", "Fixtures")
+
+
+def normalized(fx: dict) -> dict:
+    """The fixture in the SmolLM2 fixtures' field names; the Gemma 3 fixtures
+    (../shared/fixtures/gemma3) name the same data differently."""
+    if "greedy_64_ids_no_eos_stop" in fx:
+        return fx
+    return dict(fx, **{
+        "greedy_64_ids_no_eos_stop": fx["greedy_ids"],
+        "greedy_step_top1_minus_top2": [st["greedy_step_top1_minus_top2"] for st in fx["steps"]],
+        "greedy_step_top5": [{"ids": st["top5_ids"], "logits": st["top5_logits"]} for st in fx["steps"]],
+        "prompt_final_logits_top20": {"ids": fx["prompt_last_logits_top20"]["ids"],
+                                      "values": fx["prompt_last_logits_top20"]["logits"]},
+    })
 
 
 def check_fixture(model, fx: dict, tol: float, run_greedy: bool) -> bool:
@@ -88,8 +103,8 @@ def main(argv=None) -> int:
     for path in sorted(glob.glob(os.path.join(args.fixtures, "*.json"))):
         with open(path, encoding="utf-8") as f:
             fx = json.load(f)
-        if isinstance(fx, dict) and "prompt_ids" in fx and "greedy_64_ids_no_eos_stop" in fx:
-            fixtures.append((path, fx))
+        if isinstance(fx, dict) and "prompt_ids" in fx and ("greedy_64_ids_no_eos_stop" in fx or "steps" in fx):
+            fixtures.append((path, normalized(fx)))
     if not fixtures:
         print(f"check_reference: error: no logits fixtures (*.json with prompt_ids) in {args.fixtures}", file=sys.stderr)
         return 1
