@@ -41,6 +41,11 @@ struct InspectCommand {
         lines.append("architecture:  \(m.architecture)")
         lines.append("config:        layers \(c.layers), d_model \(c.modelDim), heads \(c.heads) (kv \(c.kvHeads)) x \(c.headDim), ffn \(c.ffnDim)")
         lines.append("               vocab \(c.vocabSize), context \(c.contextLength), rope theta \(c.ropeTheta) (\(c.ropePairing) pairs), rms eps \(c.rmsNormEps), tied embeddings \(c.tiedEmbeddings)")
+        if let window = c.slidingWindow {
+            let full = (0..<c.layers).filter { c.window(layer: $0) == nil }.map(String.init).joined(separator: ", ")
+            lines.append("               sliding window \(window) (full attention on layers \(full)), rope theta sliding \(c.ropeThetaSliding ?? c.ropeTheta)")
+        }
+        lines.append("               activation \(c.feedForwardActivation.rawValue), attention scale \(c.attentionScale ?? 1 / Double(c.headDim).squareRoot()), embedding scale \(c.embeddingScale ?? 1)")
         lines.append("tokenizer:     \(m.tokenizer.model) / \(m.tokenizer.preTokenizer), \(m.tokenizer.tokens.count) tokens, \(m.tokenizer.merges.count) merges, bos \(m.tokenizer.bosID), eos \(m.tokenizer.eosID)")
         lines.append("chat template: \(m.chatTemplate ?? "none")")
         lines.append("tensors:       \(file.tensors.count)")

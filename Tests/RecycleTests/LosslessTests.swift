@@ -98,6 +98,42 @@ final class LosslessTests: XCTestCase {
         }
     }
 
+    /// Gemma 3 too (a 262,144-token vocabulary, sliding-window layers): every drafter's
+    /// tokens equal plain decoding's, greedy and sampled, on the fixtures' prompts: code, a
+    /// 744-token text whose drafts are verified past the 512-position window, and a chat.
+    /// Each prompt runs twice, so that the second run's drafts are accepted.
+    func testGemmaDraftersMatchPlainDecoding() throws {
+        let model = try gemmaModel()
+        let vocab = model.config.vocabSize
+        let prompts = try ["raw_code", "long_context", "chat_story"].map {
+            (try fixture($0, in: "Fixtures/gemma3")["prompt_ids"] as! [Int]).map(Int32.init)
+        }
+        for sampler in [Sampler.greedy, .random(temperature: 0.8, topP: 0.95, seed: 7)] {
+            let plain = try Generator(model: model, contextLength: 1024, threads: 2)
+            let expected = try prompts.map { try plain.generate(prompt: $0, maxTokens: 40, sampler: sampler).tokens }
+            let drafters: [(String, Drafter)] = [
+                ("recycle auto", TokenRecycler(vocabularySize: vocab, shape: .auto)),
+                ("recycle 2.2.2 cold", TokenRecycler(vocabularySize: vocab, shape: .fixed(try .named("2.2.2", k: 8)), start: .cold)),
+                ("pld", PromptLookup()),
+                ("suffix", SuffixDrafter()),
+                ("hybrid", HybridDrafter(vocabularySize: vocab)),
+            ]
+            for (name, drafter) in drafters {
+                let generator = try Generator(model: model, contextLength: 1024, threads: 2)
+                var tokens = 0, passes = 0
+                for _ in 0..<2 {
+                    for (prompt, reference) in zip(prompts, expected) {
+                        let result = try generator.generate(prompt: prompt, maxTokens: 40, sampler: sampler, drafter: drafter)
+                        XCTAssertEqual(result.tokens, reference, "\(name), \(sampler)")
+                        tokens += result.tokens.count
+                        passes += result.forwardPasses
+                    }
+                }
+                XCTAssertGreaterThan(tokens, passes, "\(name), \(sampler): no draft was ever accepted")
+            }
+        }
+    }
+
     /// Drafts that are accepted: a recycler whose matrix was trained on the very text it
     /// will produce accepts long paths, and the output still equals plain decoding.
     func testLongAcceptedPathsStayExact() throws {

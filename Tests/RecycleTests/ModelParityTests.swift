@@ -16,26 +16,6 @@ final class ModelParityTests: XCTestCase {
         return try transformer.forward(tokens, logits: .all)
     }
 
-    /// Logits of every position from weights-tools/reference.py (float64 numpy).
-    func referenceLogits(_ tokens: [Int32]) throws -> [Float] {
-        let python = repositoryRoot.appendingPathComponent("weights-tools/.venv/bin/python")
-        guard FileManager.default.isExecutableFile(atPath: python.path) else {
-            throw TestSetupError.referenceFailed("no venv at \(python.path): run weights-tools/fetch-default first")
-        }
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("reference-\(UUID().uuidString).f32")
-        defer { try? FileManager.default.removeItem(at: out) }
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [repositoryRoot.appendingPathComponent("weights-tools/reference.py").path,
-                             try defaultModelPath(), "--tokens", tokens.map(String.init).joined(separator: ","),
-                             "--out", out.path]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSetupError.referenceFailed("exit status \(process.terminationStatus)") }
-        let data = try Data(contentsOf: out)
-        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-    }
-
     /// Our logits agree with the numpy reference at every position of a 24-token sequence.
     ///
     /// Tolerance: the reference computes in float64 from the same dequantized weights and
@@ -49,7 +29,7 @@ final class ModelParityTests: XCTestCase {
         let f = try fixture("chatml_france")
         let tokens = ids(f["prompt_ids"]) + ids(f["greedy_64_ids_no_eos_stop"]).prefix(8)
         let ours = try runtimeLogits(tokens)
-        let reference = try referenceLogits(tokens)
+        let reference = try referenceLogits(tokens, model: defaultModelPath())
         let vocab = try defaultModel().config.vocabSize
         XCTAssertEqual(reference.count, tokens.count * vocab)
         var maxDiff: Float = 0

@@ -9,22 +9,29 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// The real default model, made by `weights-tools/fetch-default` (the README's test command
 /// runs it first). `RECYCLE_MODEL` overrides the path.
 func defaultModelPath() throws -> String {
-    let path = ProcessInfo.processInfo.environment["RECYCLE_MODEL"]
-        ?? repositoryRoot.appendingPathComponent("models/SmolLM2-135M-Instruct-Q4_1.rcyl").path
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw TestSetupError.missingModel(path)
-    }
+    try modelPath(environment: "RECYCLE_MODEL", file: "SmolLM2-135M-Instruct-Q4_1.rcyl", fetch: "weights-tools/fetch-default")
+}
+
+/// Gemma 3 270M, made by `weights-tools/fetch-model gemma3-270m` (also in the README's test
+/// command). `RECYCLE_GEMMA_MODEL` overrides the path.
+func gemmaModelPath() throws -> String {
+    try modelPath(environment: "RECYCLE_GEMMA_MODEL", file: "gemma-3-270m-Q4_K_M.rcyl", fetch: "weights-tools/fetch-model gemma3-270m")
+}
+
+private func modelPath(environment: String, file: String, fetch: String) throws -> String {
+    let path = ProcessInfo.processInfo.environment[environment] ?? repositoryRoot.appendingPathComponent("models/" + file).path
+    guard FileManager.default.fileExists(atPath: path) else { throw TestSetupError.missingModel(path, fetch: fetch) }
     return path
 }
 
 enum TestSetupError: Error, CustomStringConvertible {
-    case missingModel(String)
+    case missingModel(String, fetch: String)
     case missingFixture(String)
     case referenceFailed(String)
 
     var description: String {
         switch self {
-        case let .missingModel(p): "the default model is missing at \(p): run weights-tools/fetch-default first"
+        case let .missingModel(p, fetch): "the model is missing at \(p): run \(fetch) first"
         case let .missingFixture(n): "fixture \(n) is missing"
         case let .referenceFailed(why): "weights-tools/reference.py failed: \(why)"
         }
@@ -36,12 +43,38 @@ private let sharedModel = Result { try Model(path: defaultModelPath()) }
 
 func defaultModel() throws -> Model { try sharedModel.get() }
 
+private let sharedGemma = Result { try Model(path: gemmaModelPath()) }
+
+/// Gemma 3 270M, loaded once and shared like the default model.
+func gemmaModel() throws -> Model { try sharedGemma.get() }
+
 func defaultTokenizerSpec() throws -> TokenizerSpec { try defaultModel().file.metadata.tokenizer }
 
-/// A reference fixture from ../shared/fixtures (copied into Tests/RecycleTests/Fixtures).
-func fixture(_ name: String) throws -> [String: Any] {
-    guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures") else {
+/// A reference fixture from ../shared/fixtures (copied into Tests/RecycleTests/Fixtures;
+/// Gemma 3's in its `gemma3` folder).
+func fixture(_ name: String, in folder: String = "Fixtures") throws -> [String: Any] {
+    guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: folder) else {
         throw TestSetupError.missingFixture(name)
     }
     return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+}
+
+/// Logits of every position of `tokens` from weights-tools/reference.py (float64 numpy) on
+/// the model file at `model`.
+func referenceLogits(_ tokens: [Int32], model: String) throws -> [Float] {
+    let python = repositoryRoot.appendingPathComponent("weights-tools/.venv/bin/python")
+    guard FileManager.default.isExecutableFile(atPath: python.path) else {
+        throw TestSetupError.referenceFailed("no venv at \(python.path): run weights-tools/fetch-default first")
+    }
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("reference-\(UUID().uuidString).f32")
+    defer { try? FileManager.default.removeItem(at: out) }
+    let process = Process()
+    process.executableURL = python
+    process.arguments = [repositoryRoot.appendingPathComponent("weights-tools/reference.py").path,
+                         model, "--tokens", tokens.map(String.init).joined(separator: ","), "--out", out.path]
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw TestSetupError.referenceFailed("exit status \(process.terminationStatus)") }
+    let data = try Data(contentsOf: out)
+    return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
 }

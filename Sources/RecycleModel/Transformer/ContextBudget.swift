@@ -4,8 +4,8 @@ import Glibc
 
 /// What a context of N positions costs in memory, checked before anything is allocated.
 ///
-/// The KV cache is one allocation of `2 * layers * positions * kvDim` floats (plus the RoPE
-/// table, `positions * headDim` floats, computed eagerly). A size beyond the machine's memory
+/// The KV cache is one allocation of `2 * layers * positions * kvDim` floats (plus a RoPE
+/// table per distinct base, `positions * headDim` floats each, computed eagerly). A size beyond the machine's memory
 /// would abort in the allocator, or first spend seconds filling the RoPE table; refusing it
 /// up front turns that into an error the caller can explain.
 public enum ContextBudget {
@@ -27,7 +27,9 @@ public enum ContextBudget {
     /// Bytes of the KV cache and RoPE table for `positions`, or nil on overflow.
     public static func bytes(config c: ModelConfig, positions: Int) -> Int? {
         var total = 0
-        for factors in [[2, c.layers, positions, c.kvDim, 4], [positions, c.headDim, 4]] {
+        // One RoPE table per distinct base (Gemma 3: global and sliding layers).
+        let tables = Set((0..<c.layers).map { c.ropeTheta(layer: $0) }).count
+        for factors in [[2, c.layers, positions, c.kvDim, 4], [tables, positions, c.headDim, 4]] {
             var product = 1
             for f in factors {
                 let (p, overflow) = product.multipliedReportingOverflow(by: f)
