@@ -2,9 +2,9 @@
 /// activation column `n` of the batch.
 ///
 /// Two kernels, chosen by the weights' encoding:
-/// - Q4_1 and Q8_0 weights take the integer matmul (`IntegerMatmulJob`): each column is
-///   quantized to 8 bits per 32-element block (`QuantizedActivations`, as llama.cpp does),
-///   and 8-bit dot products (`byteDot`: `vpdpbusd`, or `vpmaddubsw` + `vpmaddwd`) run over
+/// - Block-quantized weights (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K) take the integer matmul
+///   (`IntegerMatmulJob`): each column is quantized to 15 bits per 32-element block, held
+///   as two bytes (`QuantizedActivations`), and 8-bit dot products (`byteDot`: `vpdpbusd`, or `vpmaddubsw` + `vpmaddwd`) run over
 ///   weights interleaved 16 rows to a SIMD register (`InterleavedBlocks`).
 /// - f32 and f16 weights take the float matmul (`FloatMatmulJob` below), on f32 activations.
 ///
@@ -135,7 +135,7 @@ private struct FloatMatmulJob {
         case .f32: runDirect(F32Row.self, rows: rows)
         case .f16 where columns <= Panel.directColumns: runDirect(F16Row.self, rows: rows)
         case .f16: runPanels(F16Row.self, rows: rows)
-        case .q4_1, .q8_0: preconditionFailure("block-quantized weights take the integer matmul")
+        case .q4_1, .q8_0, .q5_0, .q4_k, .q6_k: preconditionFailure("block-quantized weights take the integer matmul")
         }
     }
 
