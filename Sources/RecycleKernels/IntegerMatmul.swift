@@ -4,8 +4,8 @@ import RecycleIntrinsics
 /// activations quantized to 15 bits per block, as a high and a low byte
 /// (`QuantizedActivations`).
 ///
-/// A 16-row group's weights are unpacked to nibbles once per block and serve a tile of up to
-/// four columns; each `byteDot` multiplies four elements of all 16 rows by four of a
+/// A 16-row group's weights for a block (a unit) are read once (4-bit ones unpacked to
+/// nibbles) and serve a tile of up to four columns; each `byteDot` multiplies four elements of all 16 rows by four of a
 /// column's bytes (broadcast), so no horizontal sums are needed. A column's high bytes and
 /// low bytes take one pass each: `Σ w q = 128 Σ w high + Σ w low`.
 ///
@@ -22,43 +22,39 @@ struct IntegerMatmulJob {
 
     /// Computes row groups `groups` (of 16 rows) for every column.
     func run(groups: Range<Int>) {
+        switch w.dtype {
+        case .q4_1: run(Q4_1Unit.self, groups: groups)
+        case .q8_0: run(Q8_0Unit.self, groups: groups)
+        case .q5_0: run(Q5_0Unit.self, groups: groups)
+        case .q4_k: run(Q4_KUnit.self, groups: groups)
+        case .q6_k: run(Q6_KUnit.self, groups: groups)
+        case .f32, .f16: preconditionFailure("float weights take the float matmul")
+        }
+    }
+
+    /// `run` for one unit type: a function of its own per type, into which the four tile
+    /// widths inline as constants (with the type switch inside the tiles, the optimizer
+    /// inlined only width 1 and left the others to one copy that tests `width` per block).
+    private func run<U: IntegerUnit>(_: U.Type, groups: Range<Int>) {
         for g in groups {
             var n = 0
             while n < x.columns {
                 switch x.columns - n {
-                case 1: tile(group: g, column: n, width: 1)
-                case 2: tile(group: g, column: n, width: 2)
-                case 3: tile(group: g, column: n, width: 3)
-                default: tile(group: g, column: n, width: 4)
+                case 1: tile(U.self, group: g, column: n, width: 1)
+                case 2: tile(U.self, group: g, column: n, width: 2)
+                case 3: tile(U.self, group: g, column: n, width: 3)
+                default: tile(U.self, group: g, column: n, width: 4)
                 }
                 n += 4
             }
         }
     }
 
-    /// Columns `n ..< n + width` (`width` 1...4, a constant after inlining) of group `g`.
+    /// Columns `n ..< n + width` (`width` 1...4, a constant after inlining) of group `g`:
+    /// every block, one unit of type `U` at a time.
     @inline(__always)
-    private func tile(group g: Int, column n: Int, width: Int) {
+    private func tile<U: IntegerUnit>(_: U.Type, group g: Int, column n: Int, width: Int) {
         var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-        switch w.dtype {
-        case .q4_1: units(Q4_1Unit.self, group: g, column: n, width: width, &acc)
-        case .q8_0: units(Q8_0Unit.self, group: g, column: n, width: width, &acc)
-        case .q5_0: units(Q5_0Unit.self, group: g, column: n, width: width, &acc)
-        case .q4_k: units(Q4_KUnit.self, group: g, column: n, width: width, &acc)
-        case .q6_k: units(Q6_KUnit.self, group: g, column: n, width: width, &acc)
-        case .f32, .f16: preconditionFailure("float weights take the float matmul")
-        }
-        store(acc.0, group: g, column: n)
-        if width > 1 { store(acc.1, group: g, column: n + 1) }
-        if width > 2 { store(acc.2, group: g, column: n + 2) }
-        if width > 3 { store(acc.3, group: g, column: n + 3) }
-    }
-
-    /// Every block of group `g` for the tile's columns, one unit of type `U` at a time.
-    @inline(__always)
-    private func units<U: IntegerUnit>(
-        _: U.Type, group g: Int, column n: Int, width: Int, _ acc: inout (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)
-    ) {
         let blocks = x.blocks
         let units = UnsafeRawPointer(w.interleaved!) + g * blocks * U.bytes
         for b in 0..<blocks {
@@ -68,6 +64,10 @@ struct IntegerMatmulJob {
             if width > 2 { unit.column(x, n &+ 2, b, &acc.2) }
             if width > 3 { unit.column(x, n &+ 3, b, &acc.3) }
         }
+        store(acc.0, group: g, column: n)
+        if width > 1 { store(acc.1, group: g, column: n + 1) }
+        if width > 2 { store(acc.2, group: g, column: n + 2) }
+        if width > 3 { store(acc.3, group: g, column: n + 3) }
     }
 
     @inline(__always)
