@@ -62,10 +62,14 @@ def quantize_activations(x: np.ndarray) -> np.ndarray:
     return (scale.astype(np.float64) * q.astype(np.float64)).reshape(x.shape)
 
 
+# The dtypes the runtime multiplies with its integer matmul, on quantized inputs.
+BLOCK_QUANTIZED = ("q4_1", "q8_0", "q5_0", "q4_k", "q6_k")
+
+
 def matmul(model: Model, x: np.ndarray, name: str) -> np.ndarray:
     """x @ W.T for the weight tensor `name`, with the runtime's input quantization for
     block-quantized weights."""
-    if model.quantize_inputs and model.dtypes[name] not in ("f32", "f16"):
+    if model.quantize_inputs and model.dtypes[name] in BLOCK_QUANTIZED:
         x = quantize_activations(x)
     return x @ model.weights[name].T
 

@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import types
 import unittest
 
 import gguf
@@ -105,6 +106,31 @@ class QuantTests(unittest.TestCase):
             back = quants.dequantize(name, ours, x.shape)
             expect = gguf.quants.dequantize(np.frombuffer(ours, np.uint8).reshape(16, -1), qtype)
             np.testing.assert_array_equal(back, expect)
+
+    def test_decoders_match_gguf_py(self):
+        """q5_0, q4_k and q6_k (decoded only: they come from GGUF files) on random blocks
+        with finite f16 scales of either sign: gguf-py's float32 values, bit for bit."""
+        rng = np.random.default_rng(3)
+        scales = {"q5_0": (GT.Q5_0, 22, [0]), "q4_k": (GT.Q4_K, 144, [0, 2]), "q6_k": (GT.Q6_K, 210, [208])}
+        for name, (qtype, size, at) in scales.items():
+            with self.subTest(dtype=name):
+                raw = rng.integers(0, 256, (64, size), dtype=np.uint8)
+                for a in at:
+                    raw[:, a:a + 2] = rng.uniform(-0.02, 0.02, (64, 1)).astype("<f2").view(np.uint8)
+                elements = rcyl.DTYPES[name].block_elems
+                ours = quants.dequantize(name, raw.tobytes(), (4, 16 * elements))
+                expect = gguf.quants.dequantize(raw, qtype).astype(np.float32).reshape(4, -1)
+                np.testing.assert_array_equal(ours.view(np.uint32), expect.view(np.uint32))
+                self.assertEqual(rcyl.tensor_nbytes(name, [4, 16 * elements]), raw.size)
+
+    def test_reference_quantizes_inputs_of_every_block_type(self):
+        rng = np.random.default_rng(4)
+        x = rng.standard_normal((3, 256)).astype(np.float32)
+        w = rng.standard_normal((5, 256))
+        for dtype in ("f32", "f16", "q4_1", "q8_0", "q5_0", "q4_k", "q6_k"):
+            model = types.SimpleNamespace(quantize_inputs=True, dtypes={"w": dtype}, weights={"w": w})
+            seen = x if dtype in ("f32", "f16") else reference.quantize_activations(x)
+            np.testing.assert_array_equal(reference.matmul(model, x, "w"), seen @ w.T, dtype)
 
     def test_rejects_partial_blocks(self):
         with self.assertRaises(ValueError):

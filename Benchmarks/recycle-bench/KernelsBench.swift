@@ -3,13 +3,19 @@ import RecycleDecoding
 import RecycleKernels
 
 /// `recycle-bench kernels`: GOP/s of `matmul` on synthetic weights with the shapes and
-/// dtypes of SmolLM2-135M's matrices, for each batch size N.
+/// dtypes of SmolLM2-135M's matrices (or, with `--shapes gemma3`, Gemma 3 270M's), for each
+/// batch size N.
 struct KernelsBench {
-    static let options: [Arguments.Option] = [Options.threads, Options.runs, Options.json, .init(names: ["--n"], kind: .value)]
+    static let options: [Arguments.Option] = [
+        Options.threads, Options.runs, Options.json, .init(names: ["--n"], kind: .value), .init(names: ["--shapes"], kind: .value),
+    ]
 
-    /// (rows, cols, dtype): q/o, k/v, gate/up, down, and the tied LM head.
-    static let shapes: [(Int, Int, DType)] = [
-        (576, 576, .q4_1), (192, 576, .q4_1), (1536, 576, .q4_1), (576, 1536, .q4_1), (49152, 576, .q8_0),
+    /// (rows, cols, dtype) for each `--shapes` name.
+    static let shapeSets: [String: [(Int, Int, DType)]] = [
+        // q/o, k/v, gate/up, down, and the tied LM head.
+        "smollm2": [(576, 576, .q4_1), (192, 576, .q4_1), (1536, 576, .q4_1), (576, 1536, .q4_1), (49152, 576, .q8_0)],
+        // q, k/v, o, gate/up, and down in its two dtypes.
+        "gemma3": [(1024, 640, .q5_0), (256, 640, .q5_0), (640, 1024, .q4_k), (2048, 640, .q5_0), (640, 2048, .q4_k), (640, 2048, .q6_k)],
     ]
 
     struct Result: Encodable {
@@ -28,18 +34,24 @@ struct KernelsBench {
     }
 
     let threads: Int, runs: Int, batches: [Int], json: Bool
+    let shapes: [(Int, Int, DType)]
 
     init(_ o: Options) throws {
         threads = try o.int("--threads", default: 1, in: 1...256)
         runs = try o.int("--runs", default: 5, in: 1...1000)
         batches = try o.ints("--n", default: [1, 2, 4, 8, 16, 32, 64, 128], in: 1...4096)
         json = o.has("--json")
+        let name = o.string("--shapes") ?? "smollm2"
+        guard let shapes = Self.shapeSets[name] else {
+            throw UsageError("--shapes must be one of \(Self.shapeSets.keys.sorted().joined(separator: ", "))")
+        }
+        self.shapes = shapes
     }
 
     func run() {
         let pool = WorkerPool(threads: threads)
         var results: [Result] = []
-        for (rows, cols, dtype) in Self.shapes {
+        for (rows, cols, dtype) in shapes {
             let m = randomMatrix(dtype, rows: rows, cols: cols)
             defer { m.base.deallocate() }
             let w = WeightMatrix(m)
@@ -68,8 +80,10 @@ struct KernelsBench {
         if json { printJSON(Report(machine: machine, results: results, pool_call_us: poolCall)); return }
         print(machine.markdown + "; GOP/s = 2·rows·cols·N / time, median (min–max) of \(runs) runs\n")
         let header = ["shape (rows x cols, dtype)"] + batches.map { "N=\($0)" }
-        let rows = Self.shapes.map { shape in
-            ["\(shape.0)x\(shape.1) \(shape.2.rawValue)"] + results.filter { $0.rows == shape.0 && $0.cols == shape.1 }.map {
+        let rows = shapes.map { shape in
+            ["\(shape.0)x\(shape.1) \(shape.2.rawValue)"] + results.filter {
+                $0.rows == shape.0 && $0.cols == shape.1 && $0.dtype == shape.2.rawValue
+            }.map {
                 "\(format($0.gops.median, 1)) (\(format($0.gops.min, 1))–\(format($0.gops.max, 1)))"
             }
         }
@@ -88,6 +102,9 @@ struct KernelsBench {
         switch dtype {
         case .q8_0: for b in 0..<blocks { f16(0.01, at: 34 * b) }
         case .q4_1: for b in 0..<blocks { f16(0.01, at: 20 * b); f16(-0.08, at: 20 * b + 2) }
+        case .q5_0: for b in 0..<blocks { f16(0.01, at: 22 * b) }
+        case .q4_k: for b in 0..<blocks { f16(0.001, at: 144 * b); f16(0.002, at: 144 * b + 2) }
+        case .q6_k: for b in 0..<blocks { f16(0.001, at: 210 * b + 208) }
         case .f16: for i in 0..<blocks { f16(rng.nextUnitDouble() - 0.5, at: 2 * i) }
         case .f32: for i in 0..<blocks { base.storeBytes(of: Float(rng.nextUnitDouble() - 0.5), toByteOffset: 4 * i, as: Float.self) }
         }

@@ -7,7 +7,7 @@ let usage = """
     recycle-bench: performance measurements of the recycle runtime.
 
     Usage:
-      recycle-bench kernels [--n LIST] [-t T] [--runs R] [--json]
+      recycle-bench kernels [--n LIST] [--shapes smollm2|gemma3] [-t T] [--runs R] [--json]
           GOP/s of the batched matmul for every model matrix shape and batch size N.
       recycle-bench forward [-m MODEL] [--n LIST] [--context C] [-t T] [--runs R] [--svg FILE] [--json]
           ms per forward pass of N tokens on top of a C-token cache, and the ratio to N = 1;

@@ -36,6 +36,105 @@ enum Q4_1: BlockDecoder {
     }
 }
 
+/// `Q5_0`: `d: f16`, `qh: u32`, 16 bytes of nibbles as in `Q4_1`; bit j of `qh` is
+/// element j's fifth bit; value = d * (u - 16), exact in f32 (an f16 times 5 bits).
+enum Q5_0: BlockDecoder {
+    @inline(__always)
+    static func slice(_ s: Int, ofBlock b: Int, in row: UnsafeRawPointer) -> SIMD8<Float> {
+        (floats(codes(s, ofBlock: b, in: row)) - SIMD8(repeating: 16)) * SIMD8(repeating: scales(row + 22 * b)[0])
+    }
+
+    /// The unsigned 5-bit values `u` (0...31) of the slice: the one definition of the
+    /// element order, which `InterleavedBlocks` also reads.
+    @inline(__always)
+    static func codes(_ s: Int, ofBlock b: Int, in row: UnsafeRawPointer) -> SIMD8<UInt8> {
+        let block = row + 22 * b
+        let q = block.loadUnaligned(fromByteOffset: 6 + 8 * (s & 1), as: SIMD8<UInt8>.self)
+        let nibbles = s < 2 ? q & SIMD8(repeating: 0x0F) : q &>> SIMD8(repeating: 4)
+        // Byte s of qh holds the fifth bits of elements 8s ..< 8s + 8, lowest bit first.
+        let bits = SIMD8<UInt8>(repeating: block.load(fromByteOffset: 2 + s, as: UInt8.self)) & SIMD8(1, 2, 4, 8, 16, 32, 64, 128)
+        return nibbles | SIMD8(repeating: 0).replacing(with: 16, where: bits .!= 0)
+    }
+}
+
+/// `Q4_K` super-blocks of 256 elements: `d: f16`, `dmin: f16`, 12 bytes of eight 6-bit
+/// (scale, minimum) pairs, 128 bytes of nibbles. 32-element block `b` of a row is sub-block
+/// `k = b % 8` of super-block `b / 8`: the low (k even) or high (k odd) nibbles of bytes
+/// `32 * (k / 2) ..< 32 * (k / 2) + 32`, element by element. Value = `(d * sc) * n - dmin * m`
+/// with `d * sc` and `dmin * m` in f32 (exact: an f16 times 6 bits), and one rounding: the
+/// product with a nibble is exact too, so a fused multiply-add equals multiply-then-subtract
+/// (which is what ggml and gguf-py compute).
+enum Q4_K: BlockDecoder {
+    @inline(__always)
+    static func slice(_ s: Int, ofBlock b: Int, in row: UnsafeRawPointer) -> SIMD8<Float> {
+        let (scale, minimum) = scaleAndMinimum(ofBlock: b, in: row)
+        return SIMD8(repeating: -minimum).addingProduct(floats(codes(s, ofBlock: b, in: row)), SIMD8(repeating: scale))
+    }
+
+    /// The nibbles of the slice (see `Q5_0.codes`).
+    @inline(__always)
+    static func codes(_ s: Int, ofBlock b: Int, in row: UnsafeRawPointer) -> SIMD8<UInt8> {
+        let k = b & 7, block = row + 144 * (b >> 3)
+        let q = block.loadUnaligned(fromByteOffset: 16 + 32 * (k >> 1) + 8 * s, as: SIMD8<UInt8>.self)
+        return k & 1 == 0 ? q & SIMD8(repeating: 0x0F) : q &>> SIMD8(repeating: 4)
+    }
+
+    /// `d * sc` and `dmin * m` of 32-element block `b`, unpacked as ggml's
+    /// `get_scale_min_k4`: pair k < 4 is the low 6 bits of bytes k and k + 4; pair k >= 4
+    /// has its low 4 bits in byte k + 4 (scale: low nibble, minimum: high nibble) and its
+    /// top 2 bits in the top bits of bytes k - 4 (scale) and k (minimum).
+    @inline(__always)
+    static func scaleAndMinimum(ofBlock b: Int, in row: UnsafeRawPointer) -> (Float, Float) {
+        let k = b & 7, block = row + 144 * (b >> 3)
+        let dm = scales(block)
+        func byte(_ i: Int) -> UInt8 { block.load(fromByteOffset: 4 + i, as: UInt8.self) }
+        let sc, m: UInt8
+        if k < 4 {
+            sc = byte(k) & 0x3F
+            m = byte(k + 4) & 0x3F
+        } else {
+            sc = byte(k + 4) & 0x0F | (byte(k - 4) >> 6) << 4
+            m = byte(k + 4) >> 4 | (byte(k) >> 6) << 4
+        }
+        return (dm[0] * Float(sc), dm[1] * Float(m))
+    }
+}
+
+/// `Q6_K` super-blocks of 256 elements: `ql: u8[128]` (low nibbles), `qh: u8[64]` (high bit
+/// pairs), `scales: i8[16]` (one per 16 elements), `d: f16`. Each half `h` (128 elements)
+/// uses bytes `64h ..< 64h + 64` of `ql` and `32h ..< 32h + 32` of `qh`; its quarter `g`
+/// (32 elements, element i) is the low (g < 2) or high (g >= 2) nibble of `ql` byte
+/// `64h + 32 * (g % 2) + i` and bits `2g, 2g + 1` of `qh` byte `32h + i`.
+/// Value = `(d * sc) * (u - 32)`, exact in f32 (an f16 times 8 bits times 6 bits).
+enum Q6_K: BlockDecoder {
+    @inline(__always)
+    static func slice(_ s: Int, ofBlock b: Int, in row: UnsafeRawPointer) -> SIMD8<Float> {
+        let scale = SIMD8<Float>(repeating: self.scale(half: s >> 1, ofBlock: b, in: row))
+        return (floats(codes(s, ofBlock: b, in: row)) - SIMD8(repeating: 32)) * scale
+    }
+
+    /// The 6-bit values `u` (0...63) of the slice (see `Q5_0.codes`).
+    @inline(__always)
+    static func codes(_ s: Int, ofBlock b: Int, in row: UnsafeRawPointer) -> SIMD8<UInt8> {
+        let k = b & 7, block = row + 210 * (b >> 3)
+        let h = k >> 2, g = k & 3
+        let ql = block.loadUnaligned(fromByteOffset: 64 * h + 32 * (g & 1) + 8 * s, as: SIMD8<UInt8>.self)
+        let qh = block.loadUnaligned(fromByteOffset: 128 + 32 * h + 8 * s, as: SIMD8<UInt8>.self)
+        let low = g < 2 ? ql & SIMD8(repeating: 0x0F) : ql &>> SIMD8(repeating: 4)
+        let high = (qh &>> SIMD8(repeating: UInt8(2 * g))) & SIMD8(repeating: 3)
+        return low | high &<< SIMD8(repeating: 4)
+    }
+
+    /// `d * sc` for elements `16 * half ..< 16 * half + 16` of 32-element block `b`.
+    @inline(__always)
+    static func scale(half: Int, ofBlock b: Int, in row: UnsafeRawPointer) -> Float {
+        let block = row + 210 * (b >> 3)
+        // d is the block's last two bytes: an 8-byte load ending there stays inside it.
+        let d = scales(block + 202)[3]
+        return d * Float(block.load(fromByteOffset: 192 + 2 * (b & 7) + half, as: Int8.self))
+    }
+}
+
 /// Plain `f32` rows.
 enum F32Row: BlockDecoder {
     @inline(__always)
@@ -53,7 +152,7 @@ enum F16Row: BlockDecoder {
 }
 
 /// The f16 numbers at the start of a block (Q8_0's scale; Q4_1's scale and minimum) and
-/// whatever follows, as f32. One zero-extending 8-byte load and one vcvtph2ps: a 2-byte
+/// whatever follows, as f32 (callers use only the lanes that are f16 numbers). One zero-extending 8-byte load and one vcvtph2ps: a 2-byte
 /// load of one f16 compiles to vpinsrw into a stale register, a false dependency that
 /// chained every block of a row to the previous one (3x slower decoding).
 @inline(__always)

@@ -1,18 +1,20 @@
 import RecycleIntrinsics
 
-/// The integer matmul: interleaved Q4_1/Q8_0 weights (`InterleavedBlocks`) times
+/// The integer matmul: interleaved block-quantized weights (`InterleavedBlocks`) times
 /// activations quantized to 15 bits per block, as a high and a low byte
 /// (`QuantizedActivations`).
 ///
-/// A 16-row group's weights are unpacked to nibbles once per block and serve a tile of up to
-/// four columns; each `byteDot` multiplies four elements of all 16 rows by four of a
+/// A 16-row group's weights for a block (a unit) are read once (4-bit ones unpacked to
+/// nibbles) and serve a tile of up to four columns; each `byteDot` multiplies four elements of all 16 rows by four of a
 /// column's bytes (broadcast), so no horizontal sums are needed. A column's high bytes and
 /// low bytes take one pass each: `Σ w q = 128 Σ w high + Σ w low`.
 ///
 /// Per (row, column) and block the integer sum is exact; the floating-point part is, for
 /// every block in order, `t = Float(sum) * d`, `acc = fma(t, xScale, acc)` and for Q4_1
-/// `acc = fma(m, xScale * Σq, acc)`. That sequence is the same whatever the batch size, the
-/// tile width or the column's place in it (batch invariance).
+/// `acc = fma(m, xScale * Σq, acc)` (Q4_K: `acc = fma(-(dmin * m), xScale * Σq, acc)`;
+/// Q6_K: two such `t` per block, one per 16-element half; see docs/FORMAT.md, "Matmul
+/// arithmetic"). That sequence is the same whatever the batch size, the tile width or the
+/// column's place in it (batch invariance).
 struct IntegerMatmulJob {
     let w: WeightMatrix
     let x: QuantizedActivations
@@ -20,59 +22,52 @@ struct IntegerMatmulJob {
 
     /// Computes row groups `groups` (of 16 rows) for every column.
     func run(groups: Range<Int>) {
+        switch w.dtype {
+        case .q4_1: run(Q4_1Unit.self, groups: groups)
+        case .q8_0: run(Q8_0Unit.self, groups: groups)
+        case .q5_0: run(Q5_0Unit.self, groups: groups)
+        case .q4_k: run(Q4_KUnit.self, groups: groups)
+        case .q6_k: run(Q6_KUnit.self, groups: groups)
+        case .f32, .f16: preconditionFailure("float weights take the float matmul")
+        }
+    }
+
+    /// `run` for one unit type: a function of its own per type, into which the four tile
+    /// widths inline as constants (with the type switch inside the tiles, the optimizer
+    /// inlined only width 1 and left the others to one copy that tests `width` per block).
+    private func run<U: IntegerUnit>(_: U.Type, groups: Range<Int>) {
         for g in groups {
             var n = 0
             while n < x.columns {
                 switch x.columns - n {
-                case 1: tile(group: g, column: n, width: 1)
-                case 2: tile(group: g, column: n, width: 2)
-                case 3: tile(group: g, column: n, width: 3)
-                default: tile(group: g, column: n, width: 4)
+                case 1: tile(U.self, group: g, column: n, width: 1)
+                case 2: tile(U.self, group: g, column: n, width: 2)
+                case 3: tile(U.self, group: g, column: n, width: 3)
+                default: tile(U.self, group: g, column: n, width: 4)
                 }
                 n += 4
             }
         }
     }
 
-    /// Columns `n ..< n + width` (`width` 1...4, a constant after inlining) of group `g`.
+    /// Columns `n ..< n + width` (`width` 1...4, a constant after inlining) of group `g`:
+    /// every block, one unit of type `U` at a time.
     @inline(__always)
-    private func tile(group g: Int, column n: Int, width: Int) {
+    private func tile<U: IntegerUnit>(_: U.Type, group g: Int, column n: Int, width: Int) {
         var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-        switch w.dtype {
-        case .q4_1: q4_1(group: g, column: n, width: width, &acc)
-        case .q8_0: q8_0(group: g, column: n, width: width, &acc)
-        case .f32, .f16: preconditionFailure("float weights take the float matmul")
+        let blocks = x.blocks
+        let units = UnsafeRawPointer(w.interleaved!) + g * blocks * U.bytes
+        for b in 0..<blocks {
+            let unit = U(units + b &* U.bytes)
+            unit.column(x, n, b, &acc.0)
+            if width > 1 { unit.column(x, n &+ 1, b, &acc.1) }
+            if width > 2 { unit.column(x, n &+ 2, b, &acc.2) }
+            if width > 3 { unit.column(x, n &+ 3, b, &acc.3) }
         }
         store(acc.0, group: g, column: n)
         if width > 1 { store(acc.1, group: g, column: n + 1) }
         if width > 2 { store(acc.2, group: g, column: n + 2) }
         if width > 3 { store(acc.3, group: g, column: n + 3) }
-    }
-
-    @inline(__always)
-    private func q4_1(group g: Int, column n: Int, width: Int, _ acc: inout (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)) {
-        let blocks = x.blocks
-        let units = UnsafeRawPointer(w.interleaved!) + g * blocks * 320
-        for b in 0..<blocks {
-            let unit = Q4_1Unit(units + b &* 320)
-            unit.column(x, n, b, &acc.0)
-            if width > 1 { unit.column(x, n &+ 1, b, &acc.1) }
-            if width > 2 { unit.column(x, n &+ 2, b, &acc.2) }
-            if width > 3 { unit.column(x, n &+ 3, b, &acc.3) }
-        }
-    }
-
-    @inline(__always)
-    private func q8_0(group g: Int, column n: Int, width: Int, _ acc: inout (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>)) {
-        let blocks = x.blocks
-        let units = UnsafeRawPointer(w.interleaved!) + g * blocks * 544
-        for b in 0..<blocks {
-            let unit = Q8_0Unit(units + b &* 544)
-            unit.column(x, n, b, &acc.0)
-            if width > 1 { unit.column(x, n &+ 1, b, &acc.1) }
-            if width > 2 { unit.column(x, n &+ 2, b, &acc.2) }
-            if width > 3 { unit.column(x, n &+ 3, b, &acc.3) }
-        }
     }
 
     @inline(__always)
@@ -86,13 +81,23 @@ struct IntegerMatmulJob {
     }
 }
 
-/// One Q4_1 unit (16 rows x 32 weights), unpacked once and applied to columns.
+/// A 16-row x 32-element unit of interleaved weights (`InterleavedBlocks`), read once and
+/// applied to a tile's columns.
+private protocol IntegerUnit {
+    /// Bytes of one unit.
+    static var bytes: Int { get }
+    init(_ unit: UnsafeRawPointer)
+    /// Adds block `b` of column `n` into `a`.
+    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>)
+}
+
+/// The 32 nibbles per row of a Q4_1-style unit (256 bytes), unpacked once into eight
+/// byte planes: `l0...l3` elements 0..<16, `h0...h3` elements 16..<32, four per row each.
 /// Its methods are `@_transparent` (always inlined, by the compiler's mandatory pass): in
 /// the AVX2 build, where each SIMD64 is two registers, `@inline(__always)` was not honoured
 /// and the outlined calls made the kernel about 20x slower.
-private struct Q4_1Unit {
+private struct NibblePlanes {
     let l0, l1, l2, l3, h0, h1, h2, h3: SIMD64<UInt8>
-    let d, m: SIMD16<Float>
 
     @inline(__always)
     init(_ unit: UnsafeRawPointer) {
@@ -100,8 +105,6 @@ private struct Q4_1Unit {
         let c2 = unit.load(fromByteOffset: 128, as: SIMD64<UInt8>.self), c3 = unit.load(fromByteOffset: 192, as: SIMD64<UInt8>.self)
         l0 = lowNibbles(c0); l1 = lowNibbles(c1); l2 = lowNibbles(c2); l3 = lowNibbles(c3)
         h0 = highNibbles(c0); h1 = highNibbles(c1); h2 = highNibbles(c2); h3 = highNibbles(c3)
-        d = floats(unit.load(fromByteOffset: 256, as: SIMD16<Float16>.self))
-        m = floats(unit.load(fromByteOffset: 288, as: SIMD16<Float16>.self))
     }
 
     /// One byte plane of a column's block: two chains of four, since a dot product's latency
@@ -115,19 +118,62 @@ private struct Q4_1Unit {
         return s &+ t
     }
 
-    /// Adds block `b` of column `n` into `a`.
+    /// `Σ n q` over block `b` of column `n`, exact.
+    @_transparent
+    func dot(_ x: QuantizedActivations, _ n: Int, _ b: Int) -> SIMD16<Int32> {
+        let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
+        return pass(x.high + at) &* SIMD16(repeating: 128) &+ pass(x.low + at)
+    }
+}
+
+/// One Q4_1 unit: nibbles, then f16 scales and minimums.
+private struct Q4_1Unit: IntegerUnit {
+    static var bytes: Int { 320 }
+    let nibbles: NibblePlanes
+    let d, m: SIMD16<Float>
+
+    @inline(__always)
+    init(_ unit: UnsafeRawPointer) {
+        nibbles = NibblePlanes(unit)
+        d = floats(unit.load(fromByteOffset: 256, as: SIMD16<Float16>.self))
+        m = floats(unit.load(fromByteOffset: 288, as: SIMD16<Float16>.self))
+    }
+
     @_transparent
     func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
-        let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
-        let s = pass(x.high + at) &* SIMD16(repeating: 128) &+ pass(x.low + at)
+        let s = nibbles.dot(x, n, b)
         let i = n &* x.blocks &+ b
         a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
         a = a.addingProduct(m, SIMD16(repeating: x.scaledSum[i]))
     }
 }
 
+/// One Q4_K unit (a 32-element sub-block): nibbles as Q4_1's, then f32 scales `d * sc` and
+/// negated minimums `-(dmin * m)`.
+private struct Q4_KUnit: IntegerUnit {
+    static var bytes: Int { 384 }
+    let nibbles: NibblePlanes
+    let d, negatedMinimum: SIMD16<Float>
+
+    @inline(__always)
+    init(_ unit: UnsafeRawPointer) {
+        nibbles = NibblePlanes(unit)
+        d = unit.load(fromByteOffset: 256, as: SIMD16<Float>.self)
+        negatedMinimum = unit.load(fromByteOffset: 320, as: SIMD16<Float>.self)
+    }
+
+    @_transparent
+    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
+        let s = nibbles.dot(x, n, b)
+        let i = n &* x.blocks &+ b
+        a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
+        a = a.addingProduct(negatedMinimum, SIMD16(repeating: x.scaledSum[i]))
+    }
+}
+
 /// One Q8_0 unit (16 rows x 32 weights, offset by 128), applied to columns.
-private struct Q8_0Unit {
+private struct Q8_0Unit: IntegerUnit {
+    static var bytes: Int { 544 }
     let unit: UnsafeRawPointer
     let d: SIMD16<Float>
 
@@ -137,7 +183,6 @@ private struct Q8_0Unit {
         d = floats(unit.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float16>.self))
     }
 
-    /// Adds block `b` of column `n` into `a`.
     @_transparent
     func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
         let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
@@ -170,6 +215,71 @@ private struct Q8_0Unit {
         }
         a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
     }
+}
+
+/// One Q5_0 unit: 16 rows x 32 values `u` (0...31), then f16 scales `d`.
+/// Value = d * (u - 16), so `S = Σ u q - 16 Σ q`, and `-16 Σ q` is Q8_0's `-128 Σ q` / 8.
+private struct Q5_0Unit: IntegerUnit {
+    static var bytes: Int { 544 }
+    let unit: UnsafeRawPointer
+    let d: SIMD16<Float>
+
+    @inline(__always)
+    init(_ unit: UnsafeRawPointer) {
+        self.unit = unit
+        d = floats(unit.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float16>.self))
+    }
+
+    @_transparent
+    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
+        let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
+        let i = n &* x.blocks &+ b
+        let s = unsignedDot(unit, chunks: 0, x, at) &+ unsignedDot(unit, chunks: 4, x, at)
+            &+ SIMD16(repeating: x.offsetSum[i] &>> 3)
+        a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
+    }
+}
+
+/// One Q6_K unit: 16 rows x 32 values `u` (0...63), then f32 scales `d * sc` of elements
+/// 0..<16 and of elements 16..<32. Each half is its own term:
+/// `S_h = Σ_half u q - 32 Σ_half q`, `acc = fma(Float(S_h) * scale_h, s_b, acc)`.
+private struct Q6_KUnit: IntegerUnit {
+    static var bytes: Int { 640 }
+    let unit: UnsafeRawPointer
+    let d0, d1: SIMD16<Float>
+
+    @inline(__always)
+    init(_ unit: UnsafeRawPointer) {
+        self.unit = unit
+        d0 = unit.load(fromByteOffset: 512, as: SIMD16<Float>.self)
+        d1 = unit.load(fromByteOffset: 576, as: SIMD16<Float>.self)
+    }
+
+    @_transparent
+    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
+        let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
+        let i = n &* x.blocks &+ b
+        let s0 = unsignedDot(unit, chunks: 0, x, at) &+ SIMD16(repeating: -32 &* x.halfSum[2 &* i])
+        let s1 = unsignedDot(unit, chunks: 4, x, at) &+ SIMD16(repeating: -32 &* x.halfSum[2 &* i &+ 1])
+        let scale = SIMD16<Float>(repeating: x.scale[i])
+        a = a.addingProduct(floats(s0) * d0, scale)
+        a = a.addingProduct(floats(s1) * d1, scale)
+    }
+}
+
+/// `Σ u q` over the 16 elements in chunks `first ..< first + 4` (elements `4 first ..<
+/// 4 first + 16`) of a unit of unsigned bytes, for the column's values at `at`: exact where
+/// every `u` is below 64 whichever `byteDot` was built (the AVX2 pair sums stay below
+/// 2 * 63 * 128 < 2^15). A high chain and a low chain, so two dot products are in flight.
+@_transparent
+private func unsignedDot(_ unit: UnsafeRawPointer, chunks first: Int, _ x: QuantizedActivations, _ at: Int) -> SIMD16<Int32> {
+    var h = SIMD16<Int32>(), l = h
+    for j in first ..< first &+ 4 {
+        let u = unit.load(fromByteOffset: 64 &* j, as: SIMD64<UInt8>.self)
+        h = byteDot(h, u, broadcast(x.high + at, 4 &* j))
+        l = byteDot(l, u, broadcast(x.low + at, 4 &* j))
+    }
+    return h &* SIMD16(repeating: 128) &+ l
 }
 
 // Nibbles of every byte, computed on 64-bit lanes: on SIMD64<UInt8>, `&` with a constant

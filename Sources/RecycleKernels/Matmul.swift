@@ -2,14 +2,18 @@
 /// activation column `n` of the batch.
 ///
 /// Two kernels, chosen by the weights' encoding:
-/// - Q4_1 and Q8_0 weights take the integer matmul (`IntegerMatmulJob`): each column is
-///   quantized to 8 bits per 32-element block (`QuantizedActivations`, as llama.cpp does),
-///   and 8-bit dot products (`byteDot`: `vpdpbusd`, or `vpmaddubsw` + `vpmaddwd`) run over
-///   weights interleaved 16 rows to a SIMD register (`InterleavedBlocks`).
+/// - Block-quantized weights (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K) take the integer matmul
+///   (`IntegerMatmulJob`): each column is quantized to 15 bits per 32-element block, held
+///   as two bytes (`QuantizedActivations`), and 8-bit dot products (`byteDot`: `vpdpbusd`,
+///   or `vpmaddubsw` + `vpmaddwd`) run over weights interleaved 16 rows to a SIMD register
+///   (`InterleavedBlocks`).
 /// - f32 and f16 weights take the float matmul (`FloatMatmulJob` below), on f32 activations.
 ///
-/// Machine code of the integer matmul (`objdump -d .build/release/RecycleKernels.build/
-/// IntegerMatmul.swift.o`), and the Swift that produces it:
+/// Machine code of the integer matmul, and the Swift that produces it. The code is in
+/// `objdump -d .build/release/RecycleKernels.build/Matmul.swift.o` (the optimizer emits
+/// `IntegerMatmulJob.run`'s per-unit-type specializations in this file, its caller), one
+/// function per weight type, each with the four tile widths inlined as constants (VNNI:
+/// 160 `vpdpbusd` per type = 16 per column and unit x (1 + 2 + 3 + 4) columns):
 /// - AVX-512 VNNI build: per 16 rows x 4 elements x column, one `vpdpbusd zmm, zmm,
 ///   dword [mem]{1to16}`: `byteDot` (a `Builtin` intrinsic, RecycleIntrinsics) with the
 ///   column's four bytes as `SIMD16<Int32>(repeating: load(Int32))`, which LLVM folds into
@@ -20,8 +24,14 @@
 ///   `vpmaddwd` (by ones) + `vpaddd` on ymm halves, no zmm.
 /// - Nibbles: `vpsrlq` + `vpandq` on the 64-byte chunk seen as SIMD8<UInt64>; `&` and `&>>`
 ///   on SIMD64<UInt8> itself compile to a loop over the 64 lanes (20x slower kernels).
-/// - Scales: `vcvtph2ps zmm` from memory (16 rows' f16 scales); sums: `vcvtdq2ps`; then
-///   `vmulps` and `vfmadd231ps` with the column's scale as an embedded broadcast.
+/// - Scales: `vcvtph2ps zmm` from memory (16 rows' f16 scales; Q4_K's and Q6_K's f32
+///   scales are `vmulps zmm` memory operands); sums: `vcvtdq2ps`; then `vmulps` and
+///   `vfmadd231ps` with the column's scale as an embedded broadcast (or `vbroadcastss`).
+/// - Q5_0 and Q6_K (unsigned bytes below 64, so one `byteDot` per four elements on every
+///   build): per unit and column 8 chunk loads, 16 `vpdpbusd` with embedded broadcasts, the
+///   offset sums as `sar $3` (Q5_0) or `shl $5; neg` (Q6_K) + `vpbroadcastd`; Q6_K then two
+///   `vcvtdq2ps` + `vmulps` + `vfmadd` in a row. No calls (no `fmaf`, no outlined SIMD
+///   helpers) in any of the five; nor in the AVX2 build, which has no zmm.
 ///
 /// Batch invariance: every output element is computed by the same sequence of operations,
 /// whatever the batch size and the column's place in it. Tiles differ only in how many
@@ -135,7 +145,7 @@ private struct FloatMatmulJob {
         case .f32: runDirect(F32Row.self, rows: rows)
         case .f16 where columns <= Panel.directColumns: runDirect(F16Row.self, rows: rows)
         case .f16: runPanels(F16Row.self, rows: rows)
-        case .q4_1, .q8_0: preconditionFailure("block-quantized weights take the integer matmul")
+        case .q4_1, .q8_0, .q5_0, .q4_k, .q6_k: preconditionFailure("block-quantized weights take the integer matmul")
         }
     }
 

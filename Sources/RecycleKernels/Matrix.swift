@@ -35,6 +35,9 @@ public struct Matrix: @unchecked Sendable {
         case .f16: F16Row.decodeRow(src, cols: cols, into: out)
         case .q8_0: Q8_0.decodeRow(src, cols: cols, into: out)
         case .q4_1: Q4_1.decodeRow(src, cols: cols, into: out)
+        case .q5_0: Q5_0.decodeRow(src, cols: cols, into: out)
+        case .q4_k: Q4_K.decodeRow(src, cols: cols, into: out)
+        case .q6_k: Q6_K.decodeRow(src, cols: cols, into: out)
         }
     }
 }

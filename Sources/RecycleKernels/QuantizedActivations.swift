@@ -12,8 +12,9 @@
 /// Per block: `scale = max|x| / 16383`, `q = rint(x * (1 / scale))` in f32, rounding half to
 /// even (numpy's `rint`; weights-tools/reference.py quantizes with the same f32 operations).
 /// A block of zeros has scale 0 and q 0. Each block also keeps what the weight formats need
-/// of `Σq`: `scale * Σq` (Q4_1's minimum multiplies it) and `-128 * Σq` (Q8_0 weights are
-/// stored offset by 128).
+/// of `Σq`: `scale * Σq` (the minimums of Q4_1 and Q4_K multiply it), `-128 * Σq` (Q8_0
+/// weights are stored offset by 128; Q5_0's offset of 16 is an eighth of it) and the sums
+/// over each 16-element half (Q6_K, offset by 32, has a scale per half).
 ///
 /// Each column is quantized on its own, so a column's values never depend on the batch.
 ///
@@ -32,6 +33,8 @@ struct QuantizedActivations {
     let scale: UnsafeMutablePointer<Float>
     let scaledSum: UnsafeMutablePointer<Float>
     let offsetSum: UnsafeMutablePointer<Int32>
+    /// `Σq` over elements 0..<16 and over 16..<32 of each block (`2 * columns * count / 32`).
+    let halfSum: UnsafeMutablePointer<Int32>
 
     var blocks: Int { count / 32 }
 
@@ -45,7 +48,8 @@ struct QuantizedActivations {
         low = (storage + values).bindMemory(to: Int8.self, capacity: values)
         scale = (storage + 2 * values).bindMemory(to: Float.self, capacity: 2 * blocks)
         scaledSum = scale + blocks
-        offsetSum = (storage + 2 * values + 8 * blocks).bindMemory(to: Int32.self, capacity: blocks)
+        offsetSum = (storage + 2 * values + 8 * blocks).bindMemory(to: Int32.self, capacity: 3 * blocks)
+        halfSum = offsetSum + blocks
         for n in 0..<columns {
             for b in 0..<(count / 32) {
                 quantizeBlock(x + n * stride + 32 * b, index: n * (count / 32) + b)
@@ -53,7 +57,7 @@ struct QuantizedActivations {
         }
     }
 
-    static func bytes(columns: Int, count: Int) -> Int { 2 * roundUp(columns * count) + 12 * (columns * count / 32) }
+    static func bytes(columns: Int, count: Int) -> Int { 2 * roundUp(columns * count) + 20 * (columns * count / 32) }
 
     private static func roundUp(_ n: Int) -> Int { (n + 63) & ~63 }
 
@@ -72,10 +76,12 @@ struct QuantizedActivations {
         h.storeBytes(of: narrowed(q1 &>> seven), toByteOffset: 16, as: SIMD16<Int8>.self)
         l.storeBytes(of: narrowed(q0 & mask), as: SIMD16<Int8>.self)
         l.storeBytes(of: narrowed(q1 & mask), toByteOffset: 16, as: SIMD16<Int8>.self)
-        let total = sum(q0 &+ q1)
+        let first = sum(q0), second = sum(q1), total = first &+ second
         scale[i] = d
         scaledSum[i] = Float(total) * d
         offsetSum[i] = -128 &* total
+        halfSum[2 &* i] = first
+        halfSum[2 &* i &+ 1] = second
     }
 }
 

@@ -4,7 +4,7 @@ import Glibc
 
 /// A weight matrix laid out for the matmul kernels.
 ///
-/// Block-quantized weights (Q4_1, Q8_0) are copied once into `InterleavedBlocks`' layout,
+/// Block-quantized weights (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K) are copied once into `InterleavedBlocks`' layout,
 /// which the integer matmul reads; f32 and f16 weights are read in place, row by row, by
 /// the float matmul. Either way each output element is computed by one fixed sequence of
 /// operations (see `matmul`).
@@ -18,10 +18,10 @@ public final class WeightMatrix: @unchecked Sendable {
     public let cols: Int
     /// The matrix as the file stores it (f32, f16; and the source of an interleaved copy).
     let source: Matrix
-    /// The interleaved copy of Q4_1/Q8_0 weights, or nil (64-byte aligned, owned).
+    /// The interleaved copy of block-quantized weights, or nil (64-byte aligned, owned).
     let interleaved: UnsafeMutableRawPointer?
 
-    /// Prepares `m` for the kernels: copies Q4_1/Q8_0 weights into the interleaved layout,
+    /// Prepares `m` for the kernels: copies block-quantized weights into the interleaved layout,
     /// keeps a reference to f32/f16 ones. `m`'s memory must outlive the matrix.
     public init(_ m: Matrix) {
         dtype = m.dtype

@@ -18,7 +18,7 @@ final class KernelTests: XCTestCase {
     /// block of a column becomes `scale * q`, with `scale = max|x| / 16383` and
     /// `q = rint(x * (1 / scale))` in f32 (docs/FORMAT.md, "Matmul arithmetic").
     func effectiveInput(_ x: [Float], _ dtype: DType) -> [Double] {
-        guard dtype == .q4_1 || dtype == .q8_0 else { return x.map(Double.init) }
+        guard dtype.blockElements > 1 else { return x.map(Double.init) }
         var out: [Double] = []
         for b in stride(from: 0, to: x.count, by: 32) {
             let block = x[b..<(b + 32)]
@@ -44,6 +44,7 @@ final class KernelTests: XCTestCase {
                     bytes += withUnsafeBytes(of: Float16(rng.uniform(0.001, 0.02)).bitPattern.littleEndian, Array.init)
                     bytes += withUnsafeBytes(of: Float16(rng.uniform(-0.1, 0.0)).bitPattern.littleEndian, Array.init)
                     for _ in 0..<16 { bytes.append(UInt8(truncatingIfNeeded: rng.next())) }
+                case .q5_0, .q4_k, .q6_k: bytes += randomBlock(dtype, &rng)
                 }
             }
         }
@@ -69,13 +70,15 @@ final class KernelTests: XCTestCase {
             let byte = bytes[block + 4 + j % 16]
             let nibble = j < 16 ? byte & 0x0F : byte >> 4
             return f16(block) * Double(nibble) + f16(block + 2)
+        case .q5_0, .q4_k, .q6_k: return Double(GGMLBlocks.value(bytes, dtype, rowStart: rowStart, c: c))
         }
     }
 
     func testMatmulMatchesScalarReference() {
         let pool = WorkerPool(threads: 2)
         for dtype in DType.allCases {
-            for (rows, cols, n) in [(1, 32, 1), (7, 64, 3), (33, 96, 5), (64, 576, 9), (5, 1536, 4)] {
+            for (rows, cols, n) in [(1, 32, 1), (7, 64, 3), (33, 96, 5), (64, 576, 9), (5, 1536, 4), (19, 768, 3)]
+            where cols % dtype.blockElements == 0 {
                 let (w, bytes) = makeMatrix(dtype, rows: rows, cols: cols, seed: UInt64(rows * 1000 + cols))
                 var rng = TestRandom(seed: 7)
                 let x = (0..<(n * cols)).map { _ in Float(rng.uniform(-1, 1)) }
@@ -122,13 +125,14 @@ final class KernelTests: XCTestCase {
 
     func testDequantizeRowMatchesReference() {
         for dtype in DType.allCases {
-            let (w, bytes) = makeFileMatrix(dtype, rows: 3, cols: 64, seed: 3)
+            let cols = 2 * max(32, dtype.blockElements)
+            let (w, bytes) = makeFileMatrix(dtype, rows: 3, cols: cols, seed: 3)
             defer { w.base.deallocate() }
-            var row = [Float](repeating: 0, count: 64)
+            var row = [Float](repeating: 0, count: cols)
             w.dequantizeRow(2, into: &row)
-            for c in 0..<64 {
+            for c in 0..<cols {
                 // d * n + m is one fused multiply-add in the kernels: within an ulp of the exact value.
-                XCTAssertEqual(Double(row[c]), referenceElement(bytes, dtype, cols: 64, r: 2, c: c), accuracy: 1e-6, "\(dtype) \(c)")
+                XCTAssertEqual(Double(row[c]), referenceElement(bytes, dtype, cols: cols, r: 2, c: c), accuracy: 1e-6, "\(dtype) \(c)")
             }
         }
     }
@@ -137,7 +141,7 @@ final class KernelTests: XCTestCase {
     /// at every position of the batch, with 1 and 2 threads.
     func testMatmulIsBatchInvariant() {
         for dtype in DType.allCases {
-            let rows = 37, cols = 576
+            let rows = 37, cols = dtype.blockElements == 256 ? 768 : 576
             let (w, _) = makeMatrix(dtype, rows: rows, cols: cols, seed: 11)
             var rng = TestRandom(seed: 5)
             let batch = (0..<(128 * cols)).map { _ in Float(rng.uniform(-2, 2)) }
@@ -167,15 +171,16 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// A fused call over several matrices (Q, K, V) equals separate calls, bitwise.
+    /// A fused call over several matrices (Q, K, V) of different types sharing an input
+    /// equals separate calls, bitwise.
     func testFusedMatmulEqualsSeparateCalls() {
-        let cols = 64
-        let parts = [(DType.q4_1, 13), (.q8_0, 6), (.f16, 9)].enumerated().map { i, p in
+        let cols = 512
+        let parts = [(DType.q4_1, 13), (.q8_0, 6), (.f16, 9), (.q5_0, 11), (.q4_k, 21), (.q6_k, 37)].enumerated().map { i, p in
             makeMatrix(p.0, rows: p.1, cols: cols, seed: UInt64(20 + i)).0
         }
         var rng = TestRandom(seed: 6)
-        let x = (0..<(5 * cols)).map { _ in Float(rng.uniform(-1, 1)) }
-        for n in [1, 5] {
+        let x = (0..<(8 * cols)).map { _ in Float(rng.uniform(-1, 1)) }
+        for n in [1, 3, 5, 8] {
             let pool = WorkerPool(threads: 2)
             var separate = parts.map { [Float](repeating: .nan, count: n * $0.rows) }
             for (i, w) in parts.enumerated() {
@@ -188,7 +193,7 @@ final class KernelTests: XCTestCase {
             matmul(zip(parts, ys).map { MatmulOutput($0, y: $1, yStride: $0.rows) }, x: x, xStride: cols, columns: n, pool: pool)
             let fused = zip(parts, ys).map { Array(UnsafeBufferPointer(start: $1, count: n * $0.rows)) }
             for i in parts.indices {
-                XCTAssertEqual(fused[i].map(\.bitPattern), separate[i].map(\.bitPattern), "matrix \(i), \(n) columns")
+                XCTAssertEqual(fused[i].map(\.bitPattern), separate[i].map(\.bitPattern), "matrix \(i) (\(parts[i].dtype)), \(n) columns")
             }
         }
     }
