@@ -41,7 +41,9 @@ struct InspectCommand {
         lines.append("architecture:  \(m.architecture)")
         lines.append("config:        layers \(c.layers), d_model \(c.modelDim), heads \(c.heads) (kv \(c.kvHeads)) x \(c.headDim), ffn \(c.ffnDim)")
         lines.append("               vocab \(c.vocabSize), context \(c.contextLength), rope theta \(c.ropeTheta) (\(c.ropePairing) pairs), rms eps \(c.rmsNormEps), tied embeddings \(c.tiedEmbeddings)")
-        lines.append("tokenizer:     \(m.tokenizer.model) / \(m.tokenizer.preTokenizer), \(m.tokenizer.tokens.count) tokens, \(m.tokenizer.merges.count) merges, bos \(m.tokenizer.bosID), eos \(m.tokenizer.eosID)")
+        let tables = m.tokenizer.merges.map { "\($0.count) merges" } ?? "\(m.tokenizer.scores?.count ?? 0) scores"
+        let model = m.tokenizer.preTokenizer.map { "\(m.tokenizer.model) / \($0)" } ?? m.tokenizer.model
+        lines.append("tokenizer:     \(model), \(m.tokenizer.tokens.count) tokens, \(tables), bos \(m.tokenizer.bosID), eos \(m.tokenizer.eosID)")
         lines.append("chat template: \(m.chatTemplate ?? "none")")
         lines.append("tensors:       \(file.tensors.count)")
         var byType: [String: (count: Int, bytes: Int)] = [:]
