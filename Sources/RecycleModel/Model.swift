@@ -28,11 +28,13 @@ public final class Model: Sendable {
         defaultSystemPrompt = file.metadata.defaultSystemPrompt
     }
 
-    /// Token ids that end a generation: the EOS token, and `<|endoftext|>` when the
-    /// vocabulary has it (a base-model document end).
+    /// Token ids that end a generation: the EOS token, `<|endoftext|>` when the
+    /// vocabulary has it (a base-model document end), and `<end_of_turn>` (Gemma's end of
+    /// a reply, which is not its EOS).
     public var stopTokens: Set<Int32> {
         var ids: Set<Int32> = [tokenizer.eosID]
         if let end = tokenizer.id(of: "<|endoftext|>") { ids.insert(end) }
+        if let end = tokenizer.id(of: "<end_of_turn>") { ids.insert(end) }
         return ids
     }
 }

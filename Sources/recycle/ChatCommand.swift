@@ -46,7 +46,9 @@ struct ChatCommand {
             var messages = first ? (system.map { [$0] } ?? []) : []
             messages.append(ChatMessage(role: "user", content: line))
             let turn = template.pieces(messages, defaultSystemPrompt: first ? fallback : nil, addGenerationPrompt: true)
-            conversation += model.tokenizer.encode((first ? [] : [.markup("\n")]) + turn)
+            let ids = model.tokenizer.encode((first ? [] : [.markup("\n")]) + turn)
+            // Encoding starts with BOS where the model wants one (Gemma): once per conversation.
+            conversation += first || !model.tokenizer.addsBOS ? ids : Array(ids.dropFirst())
             first = false
             guard conversation.count + maxTokens <= context else {
                 Output.log("the conversation has reached the context size (\(context) positions); start a new chat or raise --context")

@@ -46,7 +46,9 @@ struct InspectCommand {
             lines.append("               sliding window \(window) (full attention on layers \(full)), rope theta sliding \(c.ropeThetaSliding ?? c.ropeTheta)")
         }
         lines.append("               activation \(c.feedForwardActivation.rawValue), attention scale \(c.attentionScale ?? 1 / Double(c.headDim).squareRoot()), embedding scale \(c.embeddingScale ?? 1)")
-        lines.append("tokenizer:     \(m.tokenizer.model) / \(m.tokenizer.preTokenizer), \(m.tokenizer.tokens.count) tokens, \(m.tokenizer.merges.count) merges, bos \(m.tokenizer.bosID), eos \(m.tokenizer.eosID)")
+        let tables = m.tokenizer.merges.map { "\($0.count) merges" } ?? "\(m.tokenizer.scores?.count ?? 0) scores"
+        let model = m.tokenizer.preTokenizer.map { "\(m.tokenizer.model) / \($0)" } ?? m.tokenizer.model
+        lines.append("tokenizer:     \(model), \(m.tokenizer.tokens.count) tokens, \(tables), bos \(m.tokenizer.bosID), eos \(m.tokenizer.eosID)")
         lines.append("chat template: \(m.chatTemplate ?? "none")")
         lines.append("tensors:       \(file.tensors.count)")
         var byType: [String: (count: Int, bytes: Int)] = [:]

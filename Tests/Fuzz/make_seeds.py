@@ -91,6 +91,10 @@ for i, text in enumerate(["Hello, world!", "<|im_start|>user\nhi<|im_end|>\n", "
                           "\xff\xfe invalid?", "<|endoftext|><|im_end"]):
     write("Tokenizer", f"text{i}", text.encode("utf-8", "surrogatepass"))
 write("Tokenizer", "invalid-utf8", b"ab\xff\xfe\xc3(cd\xe2\x82")
+for name, text in {"text0": "def fibonacci(n):\n    return n\n", "text1": "<start_of_turn>user\nhi<end_of_turn>\n<table>  \n\n\t\t",
+                   "text2": "caf\u00e9 \u65e5\u672c\u8a9e \U0001F980 \U000F0000 \u2581 <0x41> <pad>"}.items():
+    write("SentencePieceTokenizer", name, text.encode())
+write("SentencePieceTokenizer", "invalid-utf8", b"ab\xff\xfe\xc3(cd\xe2\x82 \xe2\x96")
 for name, text in {"flat": "[[0], [1], [0, 0], [0, 1], [1, 0]]", "nodes": '{"nodes": [[0], [0, 0], [0, 0, 0]]}',
                    "float": "[[1.0]]", "bool": "[[true]]", "bad-order": "[[0, 0], [0]]", "empty": "[]"}.items():
     write("TreeFile", name, text.encode())

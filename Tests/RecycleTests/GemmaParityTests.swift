@@ -22,7 +22,7 @@ final class GemmaParityTests: XCTestCase {
     func testGreedyMatchesHuggingFaceFixtures() throws {
         let model = try gemmaModel()
         for name in ["raw_code", "long_context", "chat_story"] {
-            let f = try fixture(name, in: "Fixtures/gemma3")
+            let f = try fixture(name, folder: "gemma3")
             let prompt = ids(f["prompt_ids"]), expected = ids(f["greedy_ids"])
             let steps = f["steps"] as! [[String: Any]]
             let transformer = Transformer(weights: model.weights, contextLength: prompt.count + 64, threads: 2)
@@ -55,7 +55,7 @@ final class GemmaParityTests: XCTestCase {
     /// `ModelParityTests.testLogitsMatchNumpyReference`: float32 against float64 inputs to
     /// the same rounding, through 18 layers.
     func testLogitsMatchNumpyReference() throws {
-        let f = try fixture("raw_code", in: "Fixtures/gemma3")
+        let f = try fixture("raw_code", folder: "gemma3")
         let tokens = ids(f["prompt_ids"]) + ids(f["greedy_ids"]).prefix(16)
         let model = try gemmaModel()
         let transformer = Transformer(weights: model.weights, contextLength: tokens.count, threads: 2)
@@ -73,7 +73,7 @@ final class GemmaParityTests: XCTestCase {
     /// logits (up to 240 past the 512-position window) are the same bits from one pass of
     /// 52 tokens, from uneven chunks, and from one token at a time.
     func testChunksEqualTokenByTokenPastTheWindow() throws {
-        let f = try fixture("long_context", in: "Fixtures/gemma3")
+        let f = try fixture("long_context", folder: "gemma3")
         let tokens = Array((ids(f["prompt_ids"]) + ids(f["greedy_ids"])).prefix(752))
         let model = try gemmaModel()
         let vocab = model.config.vocabSize

@@ -106,7 +106,7 @@ final class LosslessTests: XCTestCase {
         let model = try gemmaModel()
         let vocab = model.config.vocabSize
         let prompts = try ["raw_code", "long_context", "chat_story"].map {
-            (try fixture($0, in: "Fixtures/gemma3")["prompt_ids"] as! [Int]).map(Int32.init)
+            (try fixture($0, folder: "gemma3")["prompt_ids"] as! [Int]).map(Int32.init)
         }
         for sampler in [Sampler.greedy, .random(temperature: 0.8, topP: 0.95, seed: 7)] {
             let plain = try Generator(model: model, contextLength: 1024, threads: 2)

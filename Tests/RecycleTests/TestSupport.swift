@@ -50,10 +50,17 @@ func gemmaModel() throws -> Model { try sharedGemma.get() }
 
 func defaultTokenizerSpec() throws -> TokenizerSpec { try defaultModel().file.metadata.tokenizer }
 
-/// A reference fixture from ../shared/fixtures (copied into Tests/RecycleTests/Fixtures;
-/// Gemma 3's in its `gemma3` folder).
-func fixture(_ name: String, in folder: String = "Fixtures") throws -> [String: Any] {
-    guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: folder) else {
+/// Gemma 3's weights file, opened once: what the tokenizer tests read (its metadata) without
+/// loading the model.
+func gemmaFile() throws -> WeightsFile { try sharedGemmaFile.get() }
+
+private let sharedGemmaFile = Result { try WeightsFile(path: gemmaModelPath()) }
+
+/// A reference fixture from ../shared/fixtures (copied into Tests/RecycleTests/Fixtures);
+/// `folder` names a subfolder such as "gemma3".
+func fixture(_ name: String, folder: String? = nil) throws -> [String: Any] {
+    let subdirectory = folder.map { "Fixtures/\($0)" } ?? "Fixtures"
+    guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: subdirectory) else {
         throw TestSetupError.missingFixture(name)
     }
     return try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]

@@ -1,3 +1,56 @@
+/// Byte-level BPE (GPT-2 style), as used by SmolLM2: the pre-tokenizer splits text into
+/// pieces, each piece's UTF-8 bytes become byte tokens, and merges are applied by rank.
+struct BytePairEncoder: Sendable {
+    private let preTokenizer: PreTokenizer
+    /// The token of each single byte, where BPE starts; -1 if the vocabulary lacks it
+    /// (SmolLM2 lacks 21, such as 0x04 and the 0xF1 lead byte).
+    private let byteTokenIDs: [Int32]
+    private let mergeTable: MergeTable
+
+    /// Buffers reused across the segments of one `encode` call.
+    struct Scratch {
+        var symbols: [Int32] = []
+        var merger = PieceMerger()
+    }
+
+    init(preTokenizer: PreTokenizer, merges: [String], tokens: TokenTextIndex) throws(TokenizerError) {
+        self.preTokenizer = preTokenizer
+        byteTokenIDs = ByteLevel.scalarForByte.map { tokens.id(of: String($0)) ?? -1 }
+        mergeTable = try MergeTable(rules: merges, tokens: tokens)
+    }
+
+    /// Appends the ids of text that holds no special tokens.
+    func encode(_ scalars: ArraySlice<Unicode.Scalar>, into ids: inout [Int32], scratch: inout Scratch) {
+        preTokenizer.forEachPiece(in: scalars) { piece in
+            scratch.symbols.removeAll(keepingCapacity: true)
+            for scalar in scalars[piece] {
+                UTF8.encode(scalar) { byte in
+                    // A byte without a token is dropped before merging, as Hugging Face
+                    // tokenizers do (SmolLM2's BPE model has no unknown token). The spec's
+                    // `unk_id` is <|endoftext|>, a document separator: emitting it would
+                    // mislead the model.
+                    let id = byteTokenIDs[Int(byte)]
+                    if id >= 0 { scratch.symbols.append(id) }
+                }
+            }
+            scratch.merger.merge(&scratch.symbols, using: mergeTable)
+            ids.append(contentsOf: scratch.symbols)
+        }
+    }
+
+    /// Maps byte-level text back to bytes; a scalar outside the alphabet (only in
+    /// malformed vocabularies) stands for its own UTF-8.
+    static func appendBytes(ofByteLevelText text: String, to bytes: inout [UInt8]) {
+        for scalar in text.unicodeScalars {
+            if let byte = ByteLevel.byte(for: scalar) {
+                bytes.append(byte)
+            } else {
+                UTF8.encode(scalar) { bytes.append($0) }
+            }
+        }
+    }
+}
+
 /// BPE merge rules keyed by pairs of token ids, so that encoding never hashes strings.
 struct MergeTable: Sendable {
     struct Merge: Sendable {
@@ -115,39 +168,5 @@ struct PieceMerger {
 
     private static func candidate(rank: Int32, left: Int) -> UInt64 {
         UInt64(UInt32(rank)) << 32 | UInt64(left)
-    }
-}
-
-/// A binary min-heap of packed integers.
-struct MinHeap {
-    private var elements: [UInt64] = []
-
-    mutating func insert(_ element: UInt64) {
-        elements.append(element)
-        var child = elements.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard elements[child] < elements[parent] else { break }
-            elements.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func popMin() -> UInt64? {
-        guard let last = elements.popLast() else { return nil }
-        guard !elements.isEmpty else { return last }
-        let minimum = elements[0]
-        elements[0] = last
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            guard left < elements.count else { break }
-            let right = left + 1
-            let smaller = right < elements.count && elements[right] < elements[left] ? right : left
-            guard elements[smaller] < elements[parent] else { break }
-            elements.swapAt(parent, smaller)
-            parent = smaller
-        }
-        return minimum
     }
 }

@@ -1,9 +1,9 @@
-/// Byte-level BPE tokenizer (GPT-2 style), as used by SmolLM2.
+/// The model's tokenizer: byte-level BPE (GPT-2 style, SmolLM2) or SentencePiece BPE with
+/// byte fallback (Gemma 3), as the spec's `model` says.
 ///
-/// Encoding: special tokens are matched literally first (only where the caller allows it, see
-/// `PromptPiece`); the text between them is split
-/// by the pre-tokenizer, each piece's UTF-8 bytes become byte tokens, and merges are
-/// applied by rank. All tables are built once here so that encoding only hashes integers.
+/// Encoding: special tokens are matched literally first (control tokens only where the
+/// caller allows it, see `PromptPiece`); the text between them goes to the model's
+/// encoder. All tables are built once here so that encoding only hashes integers and bytes.
 public struct Tokenizer: Sendable {
     /// Id of the beginning-of-sequence token (the spec's `bos_id`).
     public let bosID: Int32
@@ -11,35 +11,30 @@ public struct Tokenizer: Sendable {
     public let eosID: Int32
     /// Whether `encode` starts with the BOS token (the spec's `add_bos`).
     public let addsBOS: Bool
-    private let preTokenizer: PreTokenizer
-    /// Token text (byte-level alphabet) to id; for duplicate texts, the lowest id.
+    /// Token text (as the vocabulary writes it) to id; for duplicate texts, the lowest id.
     private let tokenIDs: TokenTextIndex
     /// The decoded bytes of every token, concatenated: one buffer rather than an array
     /// per token keeps construction fast.
     private let tokenBytes: [UInt8]
     /// Token `id`'s bytes are `tokenBytes[tokenByteOffsets[id]..<tokenByteOffsets[id + 1]]`.
     private let tokenByteOffsets: [Int]
-    /// The token of each single byte, where BPE starts; -1 if the vocabulary lacks it
-    /// (SmolLM2 lacks 21, such as 0x04 and the 0xF1 lead byte).
-    private let byteTokenIDs: [Int32]
-    private let mergeTable: MergeTable
     private let specialTokens: SpecialTokenMatcher
+    private let encoder: Encoder
+
+    /// The algorithm for the text between special tokens.
+    private enum Encoder: Sendable {
+        case bytePairs(BytePairEncoder)
+        case sentencePiece(SentencePieceEncoder)
+    }
 
     /// Number of tokens; valid ids are `0..<vocabularySize`.
     public var vocabularySize: Int { tokenByteOffsets.count - 1 }
 
     /// Builds the tokenizer from untrusted `spec`, validating it.
     public init(spec: TokenizerSpec) throws(TokenizerError) {
-        guard spec.model == "gpt2-bpe" else { throw .unsupportedModel(spec.model) }
-        guard let preTokenizer = PreTokenizer(rawValue: spec.preTokenizer) else {
-            throw .unsupportedPreTokenizer(spec.preTokenizer)
-        }
         let count = spec.tokens.count
         guard count > 0 else { throw .emptyVocabulary }
         guard count <= Int(Int32.max) else { throw .tableTooLarge(table: "tokens", count: count) }
-        guard spec.merges.count <= Int(Int32.max) else {
-            throw .tableTooLarge(table: "merges", count: spec.merges.count)
-        }
         guard spec.tokenTypes.count == count else {
             throw .tokenTypeCountMismatch(tokens: count, tokenTypes: spec.tokenTypes.count)
         }
@@ -54,32 +49,63 @@ public struct Tokenizer: Sendable {
         }
         bosID = try tokenID("bos_id", spec.bosID)
         eosID = try tokenID("eos_id", spec.eosID)
-        if let unkID = spec.unkID { _ = try tokenID("unk_id", unkID) }
+        var unknownID: Int32?
+        if let unkID = spec.unkID { unknownID = try tokenID("unk_id", unkID) }
         if let padID = spec.padID { _ = try tokenID("pad_id", padID) }
         addsBOS = spec.addBOS
-        self.preTokenizer = preTokenizer
-
         let tokenIDs = TokenTextIndex(tokens: spec.tokens)
         self.tokenIDs = tokenIDs
-        byteTokenIDs = ByteLevel.scalarForByte.map { tokenIDs.id(of: String($0)) ?? -1 }
-        mergeTable = try MergeTable(rules: spec.merges, tokens: tokenIDs)
+
+        let decoding: Decoding
+        switch spec.model {
+        case "gpt2-bpe":
+            encoder = .bytePairs(try Self.bytePairEncoder(spec, tokenIDs))
+            decoding = .byteLevel
+        case "sentencepiece":
+            encoder = .sentencePiece(try Self.sentencePieceEncoder(spec, tokenIDs, unknownID: unknownID))
+            decoding = .sentencePiece
+        default:
+            throw .unsupportedModel(spec.model)
+        }
 
         var bytes: [UInt8] = []
         var offsets = [0]
-        var specials: [(text: String, id: Int32)] = []
+        var specials: [SpecialTokenMatcher.Token] = []
+        bytes.reserveCapacity(8 * count)
         offsets.reserveCapacity(count + 1)
         for (id, (text, type)) in zip(spec.tokens, spec.tokenTypes).enumerated() {
-            if Self.isSpecial(type: type) {
-                bytes.append(contentsOf: text.utf8)
-                specials.append((text, Int32(id)))
-            } else {
-                Self.appendBytes(ofByteLevelText: text, to: &bytes)
+            if let matchesInContent = decoding.special(type: type) {
+                specials.append(.init(text: text, id: Int32(id), matchesInContent: matchesInContent))
             }
+            try decoding.appendBytes(of: text, type: type, id: id, to: &bytes)
             offsets.append(bytes.count)
         }
         tokenBytes = bytes
         tokenByteOffsets = offsets
         specialTokens = SpecialTokenMatcher(tokens: specials)
+    }
+
+    private static func bytePairEncoder(_ spec: TokenizerSpec, _ tokens: TokenTextIndex) throws(TokenizerError) -> BytePairEncoder {
+        guard let name = spec.preTokenizer else { throw .missingKey(model: spec.model, key: "pre_tokenizer") }
+        guard let preTokenizer = PreTokenizer(rawValue: name) else { throw .unsupportedPreTokenizer(name) }
+        guard let merges = spec.merges else { throw .missingKey(model: spec.model, key: "merges") }
+        guard merges.count <= Int(Int32.max) else { throw .tableTooLarge(table: "merges", count: merges.count) }
+        return try BytePairEncoder(preTokenizer: preTokenizer, merges: merges, tokens: tokens)
+    }
+
+    private static func sentencePieceEncoder(
+        _ spec: TokenizerSpec, _ tokens: TokenTextIndex, unknownID: Int32?
+    ) throws(TokenizerError) -> SentencePieceEncoder {
+        guard let scores = spec.scores else { throw .missingKey(model: spec.model, key: "scores") }
+        guard scores.count == spec.tokens.count else {
+            throw .scoreCountMismatch(tokens: spec.tokens.count, scores: scores.count)
+        }
+        if let invalid = scores.firstIndex(where: \.isNaN) { throw .invalidScore(id: invalid) }
+        guard let addSpacePrefix = spec.addSpacePrefix else {
+            throw .missingKey(model: spec.model, key: "add_space_prefix")
+        }
+        guard !addSpacePrefix else { throw .unsupportedSpacePrefix }
+        return SentencePieceEncoder(tokens: tokens, types: spec.tokenTypes, scores: scores, unknownID: unknownID)
     }
 
     /// The token ids of `text`, starting with BOS if the spec asks for it. Special-token text
@@ -88,7 +114,7 @@ public struct Tokenizer: Sendable {
         encode([PromptPiece(text, parsesSpecialTokens: parseSpecialTokens)])
     }
 
-    /// The token ids of the pieces' concatenated text, special tokens matched only inside
+    /// The token ids of the pieces' concatenated text, control tokens matched only inside
     /// pieces that parse them (and not straddling a piece's end).
     public func encode(_ pieces: [PromptPiece]) -> [Int32] {
         var scalars: [Unicode.Scalar] = []
@@ -105,8 +131,7 @@ public struct Tokenizer: Sendable {
         var segmentStart = 0
         var index = 0
         while index < scalars.count {
-            if specialsEndAt[index] > index, let special = specialTokens.match(in: scalars, at: index),
-               index + special.length <= specialsEndAt[index] {
+            if let special = specialTokens.match(in: scalars, at: index, markupEnd: specialsEndAt[index]) {
                 encodeOrdinaryText(scalars[segmentStart..<index], into: &ids, scratch: &scratch)
                 ids.append(special.id)
                 index += special.length
@@ -141,52 +166,95 @@ public struct Tokenizer: Sendable {
         return tokenBytes[tokenByteOffsets[Int(id)]..<tokenByteOffsets[Int(id) + 1]]
     }
 
-    /// The id of the token whose vocabulary text is `token` (in the byte-level alphabet,
-    /// e.g. "Ġthe"; special tokens as written, e.g. "<|im_end|>").
+    /// The id of the token whose vocabulary text is `token`, as the vocabulary writes it
+    /// (byte-level BPE: "Ġthe"; SentencePiece: "▁the"; special tokens: "<|im_end|>").
     public func id(of token: String) -> Int32? {
         tokenIDs.id(of: token)
     }
 
-    /// Buffers reused across the pieces of one `encode` call.
+    /// Buffers reused across the segments of one `encode` call.
     private struct EncodingScratch {
-        var symbols: [Int32] = []
-        var merger = PieceMerger()
+        var bytePairs = BytePairEncoder.Scratch()
+        var sentencePiece = SentencePieceEncoder.Scratch()
     }
 
     private func encodeOrdinaryText(
         _ scalars: ArraySlice<Unicode.Scalar>, into ids: inout [Int32], scratch: inout EncodingScratch
     ) {
-        preTokenizer.forEachPiece(in: scalars) { piece in
-            scratch.symbols.removeAll(keepingCapacity: true)
-            for scalar in scalars[piece] {
-                UTF8.encode(scalar) { byte in
-                    // A byte without a token is dropped before merging, as Hugging Face
-                    // tokenizers do (SmolLM2's BPE model has no unknown token). The spec's
-                    // `unk_id` is <|endoftext|>, a document separator: emitting it would
-                    // mislead the model.
-                    let id = byteTokenIDs[Int(byte)]
-                    if id >= 0 { scratch.symbols.append(id) }
-                }
-            }
-            scratch.merger.merge(&scratch.symbols, using: mergeTable)
-            ids.append(contentsOf: scratch.symbols)
+        switch encoder {
+        case .bytePairs(let encoder): encoder.encode(scalars, into: &ids, scratch: &scratch.bytePairs)
+        case .sentencePiece(let encoder): encoder.encode(scalars, into: &ids, scratch: &scratch.sentencePiece)
         }
     }
 
-    /// GGUF types 3 (control) and 4 (user-defined).
-    private static func isSpecial(type: Int) -> Bool {
-        type == 3 || type == 4
-    }
+    /// How each model's vocabulary writes tokens, and which tokens are special.
+    private enum Decoding {
+        /// GPT-2's byte-to-unicode alphabet; control and user-defined tokens are literal
+        /// text, matched in markup only.
+        case byteLevel
+        /// Raw text with "▁" for space, `<0xXX>` byte tokens; unknown, control and
+        /// user-defined tokens are literal text, and user-defined ones are matched in
+        /// content too, as llama.cpp and Hugging Face do.
+        case sentencePiece
 
-    /// Maps byte-level text back to bytes; a scalar outside the alphabet (only in
-    /// malformed vocabularies) stands for its own UTF-8.
-    private static func appendBytes(ofByteLevelText text: String, to bytes: inout [UInt8]) {
-        for scalar in text.unicodeScalars {
-            if let byte = ByteLevel.byte(for: scalar) {
-                bytes.append(byte)
-            } else {
-                UTF8.encode(scalar) { bytes.append($0) }
+        /// Nil if tokens of GGUF type `type` are not special; else whether they are
+        /// matched in content as well as in markup.
+        func special(type: Int) -> Bool? {
+            switch (self, type) {
+            case (.byteLevel, 3), (.byteLevel, 4), (.sentencePiece, 2), (.sentencePiece, 3): false
+            case (.sentencePiece, 4): true
+            default: nil
             }
+        }
+
+        func appendBytes(of text: String, type: Int, id: Int, to bytes: inout [UInt8]) throws(TokenizerError) {
+            if special(type: type) != nil {
+                bytes.append(contentsOf: text.utf8)
+                return
+            }
+            switch (self, type) {
+            case (.byteLevel, _):
+                BytePairEncoder.appendBytes(ofByteLevelText: text, to: &bytes)
+            case (.sentencePiece, 6):
+                guard let byte = Self.byte(ofByteToken: text) else { throw .malformedByteToken(id: id, text: text) }
+                bytes.append(byte)
+            case (.sentencePiece, _):
+                Self.appendUnescaped(text, to: &bytes)
+            }
+        }
+
+        /// The byte of a SentencePiece byte token, "<0x41>" for 0x41.
+        private static func byte(ofByteToken text: String) -> UInt8? {
+            let utf8 = Array(text.utf8)
+            guard utf8.count == 6, utf8.starts(with: Array("<0x".utf8)), utf8[5] == UInt8(ascii: ">"),
+                  let high = hexDigit(utf8[3]), let low = hexDigit(utf8[4])
+            else { return nil }
+            return high << 4 | low
+        }
+
+        private static func hexDigit(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            default: nil
+            }
+        }
+
+        /// Appends `text`'s UTF-8 with each "▁" (E2 96 81) turned back into a space.
+        private static func appendUnescaped(_ text: String, to bytes: inout [UInt8]) {
+            var utf8 = text.utf8[...]
+            while let index = utf8.firstIndex(of: 0xE2) {
+                bytes.append(contentsOf: utf8[..<index])
+                if utf8[index...].starts(with: [0xE2, 0x96, 0x81]) {
+                    bytes.append(UInt8(ascii: " "))
+                    utf8 = utf8[utf8.index(index, offsetBy: 3)...]
+                } else {
+                    bytes.append(0xE2)
+                    utf8 = utf8[utf8.index(after: index)...]
+                }
+            }
+            bytes.append(contentsOf: utf8)
         }
     }
 }

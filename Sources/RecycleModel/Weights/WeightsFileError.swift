@@ -58,7 +58,7 @@ public enum WeightsFileError: Error, Equatable, CustomStringConvertible {
         case let .wrongShape(name, expected, found): "tensor \"\(name)\" has shape \(found), expected \(expected)"
         case let .wrongDType(name, expected, found): "tensor \"\(name)\" is \(found), expected \(expected)"
         case let .unsupportedArchitecture(a): "unsupported architecture \"\(a)\" (supported: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")))"
-        case let .unsupportedChatTemplate(t): "unsupported chat template \"\(t)\" (supported: chatml)"
+        case let .unsupportedChatTemplate(t): "unsupported chat template \"\(t)\" (supported: chatml, gemma3)"
         case let .invalidConfig(why): "invalid model config: \(why)"
         case let .invalidTokenizer(why): "invalid tokenizer: \(why)"
         case let .checksumMismatch(stored, computed):
