@@ -29,6 +29,10 @@ KEEPABLE = {GT.F32: "f32", GT.F16: "f16", GT.Q8_0: "q8_0", GT.Q4_1: "q4_1",
 QUANT_CHOICES = ("keep", "q8_0", "q4_1", "f16", "f32")
 
 
+# GPT-2 byte-level pre-tokenizers the runtime implements (PreTokenizer.swift).
+BYTE_LEVEL_PRE_TOKENIZERS = ("smollm",)
+
+
 class ConvertError(Exception):
     pass
 
@@ -200,9 +204,14 @@ def build_tokenizer(g: GGUFModel) -> dict:
             "add_bos": bool(g.get("tokenizer.ggml.add_bos_token", True)),
             "add_space_prefix": bool(g.get("tokenizer.ggml.add_space_prefix", True)),
         }
+    # The runtime knows one splitting rule; refusing the others here is clearer than a file
+    # that converts and then cannot load (a Llama 3 GGUF says "llama-bpe").
+    pre = g.get("tokenizer.ggml.pre", "default")
+    if pre not in BYTE_LEVEL_PRE_TOKENIZERS:
+        raise ConvertError(f"unsupported pre-tokenizer {pre!r} (supported: {', '.join(BYTE_LEVEL_PRE_TOKENIZERS)})")
     return {
         "model": "gpt2-bpe",
-        "pre_tokenizer": g.get("tokenizer.ggml.pre", "default"),
+        "pre_tokenizer": pre,
         "tokens": list(tokens),
         "token_types": [int(t) for t in types],
         "merges": list(g.get("tokenizer.ggml.merges", [])),

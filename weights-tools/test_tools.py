@@ -27,7 +27,7 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 TINY = dict(n_layers=2, d_model=64, n_heads=4, n_kv_heads=2, head_dim=16, ffn_dim=96, vocab=40)
 
 
-def write_tiny_gguf(path, arch="llama", drop=(), matrix_type=GT.Q4_1, d_model=TINY["d_model"]):
+def write_tiny_gguf(path, arch="llama", drop=(), matrix_type=GT.Q4_1, d_model=TINY["d_model"], pre="smollm"):
     """A random llama GGUF shaped like TINY; `drop` omits tensors by name."""
     t = dict(TINY, d_model=d_model)
     rng = np.random.default_rng(1)
@@ -41,7 +41,7 @@ def write_tiny_gguf(path, arch="llama", drop=(), matrix_type=GT.Q4_1, d_model=TI
     w.add_rope_freq_base(10000.0)
     w.add_layer_norm_rms_eps(1e-5)
     w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("smollm")
+    w.add_tokenizer_pre(pre)
     w.add_token_list(["<|im_start|>", "<|im_end|>"] + [chr(0x41 + i) for i in range(t["vocab"] - 2)])
     w.add_token_types([3, 3] + [1] * (t["vocab"] - 2))
     w.add_token_merges(["A B", "C D"])
@@ -170,6 +170,7 @@ class ConvertTests(TmpDir):
     def test_clear_errors(self):
         cases = [
             (dict(arch="qwen2"), "unsupported architecture 'qwen2'"),
+            (dict(pre="llama-bpe"), "unsupported pre-tokenizer 'llama-bpe'"),
             (dict(drop=("blk.1.ffn_up.weight",)), "'blk.1.ffn_up.weight' is missing"),
             (dict(matrix_type=GT.Q4_0), "GGUF type Q4_0"),
             (dict(matrix_type=GT.F32, d_model=48, quant="q8_0"), "not a multiple of 32"),

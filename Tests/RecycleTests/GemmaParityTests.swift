@@ -9,6 +9,21 @@ import XCTest
 final class GemmaParityTests: XCTestCase {
     func ids(_ value: Any?) -> [Int32] { (value as! [Int]).map(Int32.init) }
 
+    /// The converter wrote what Hugging Face ran: the same layer types and window, and the
+    /// facts the GGUF omits (the sliding layers' RoPE base, the attention scale).
+    func testConfigMatchesTheFixtures() throws {
+        let c = try gemmaModel().config
+        let f = try fixture("long_context", folder: "gemma3")
+        XCTAssertEqual(c.layerTypes, f["layer_types"] as? [String])
+        XCTAssertEqual(c.slidingWindow, f["sliding_window"] as? Int)
+        XCTAssertEqual(c.ropeThetaSliding, 10_000)
+        XCTAssertEqual(c.ropeTheta, 1_000_000)
+        XCTAssertEqual(c.attentionScale, 1 / 16)
+        XCTAssertEqual(c.pairing, .halves)
+        XCTAssertEqual(c.feedForwardActivation, .geluTanh)
+        XCTAssertEqual(try gemmaModel().chatTemplate, .gemma3)
+    }
+
     /// 64 greedy tokens per fixture (not stopping at EOS), from the fixture's prompt ids:
     /// the same tokens as Hugging Face's, or a first difference on a near-tie (HF's
     /// top-1/top-2 margin < 0.25), and per-step top-5 logits within 0.05 of HF's until then.

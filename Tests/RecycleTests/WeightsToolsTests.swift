@@ -33,4 +33,14 @@ final class WeightsToolsTests: XCTestCase {
         print(run.output)
         XCTAssertEqual(run.status, 0, run.output)
     }
+
+    /// The reference on Gemma 3, teacher-forced through every fixture's 64 steps (its
+    /// free-running greedy runs take minutes in numpy; the runtime's own are checked in
+    /// GemmaParityTests).
+    func testNumpyReferenceMatchesGemmaFixtures() throws {
+        let fixtures = repositoryRoot.appendingPathComponent("Tests/RecycleTests/Fixtures/gemma3").path
+        let run = try python(["check_reference.py", try gemmaModelPath(), "--fixtures", fixtures, "--no-greedy"])
+        print(run.output)
+        XCTAssertEqual(run.status, 0, run.output)
+    }
 }
