@@ -14,8 +14,9 @@ struct KernelsBench {
     static let shapeSets: [String: [(Int, Int, DType)]] = [
         // q/o, k/v, gate/up, down, and the tied LM head.
         "smollm2": [(576, 576, .q4_1), (192, 576, .q4_1), (1536, 576, .q4_1), (576, 1536, .q4_1), (49152, 576, .q8_0)],
-        // q, k/v, o, gate/up, and down in its two dtypes.
-        "gemma3": [(1024, 640, .q5_0), (256, 640, .q5_0), (640, 1024, .q4_k), (2048, 640, .q5_0), (640, 2048, .q4_k), (640, 2048, .q6_k)],
+        // q, k/v, o, gate/up, down in its two dtypes, and the tied LM head (262,144 rows).
+        "gemma3": [(1024, 640, .q5_0), (256, 640, .q5_0), (640, 1024, .q4_k), (2048, 640, .q5_0), (640, 2048, .q4_k), (640, 2048, .q6_k),
+                   (262_144, 640, .q8_0)],
     ]
 
     struct Result: Encodable {

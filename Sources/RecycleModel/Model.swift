@@ -29,12 +29,15 @@ public final class Model: Sendable {
     }
 
     /// Token ids that end a generation: the EOS token, `<|endoftext|>` when the
-    /// vocabulary has it (a base-model document end), and `<end_of_turn>` (Gemma's end of
-    /// a reply, which is not its EOS).
+    /// vocabulary has it (a base-model document end), and the chat template's end of a turn
+    /// (Gemma's `<end_of_turn>` is not its EOS).
     public var stopTokens: Set<Int32> {
         var ids: Set<Int32> = [tokenizer.eosID]
         if let end = tokenizer.id(of: "<|endoftext|>") { ids.insert(end) }
-        if let end = tokenizer.id(of: "<end_of_turn>") { ids.insert(end) }
+        if let end = endOfTurn { ids.insert(end) }
         return ids
     }
+
+    /// The token that ends a chat turn (`ChatTemplate.endOfTurn`), if the model has a template.
+    public var endOfTurn: Int32? { chatTemplate.flatMap { tokenizer.id(of: $0.endOfTurn) } }
 }

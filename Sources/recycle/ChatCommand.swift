@@ -70,7 +70,7 @@ struct ChatCommand {
                 loadReported = true
                 conversation += result.tokens
                 // A reply cut short still ends its turn, so the template stays well formed.
-                if result.stopReason != .eos { conversation.append(model.tokenizer.eosID) }
+                if result.stopReason != .eos { conversation.append(model.endOfTurn ?? model.tokenizer.eosID) }
                 // That interrupt was for this reply; the next one at the prompt ends the chat.
                 if reason == "interrupted" && sink.failure == nil { Interrupt.requested.store(false, ordering: .relaxed) }
             } catch {

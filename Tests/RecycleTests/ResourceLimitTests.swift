@@ -13,6 +13,8 @@ final class ResourceLimitTests: XCTestCase {
         var huge = config
         huge.layers = 1 << 40
         XCTAssertNil(ContextBudget.bytes(config: huge, positions: 1 << 24), "overflow is reported, not wrapped")
+        // Gemma 3 270M: 2 x 18 layers x 256 floats, and two RoPE tables (global and sliding bases).
+        XCTAssertEqual(ContextBudget.bytes(config: try gemmaModel().config, positions: 8192), 8192 * (2 * 18 * 256 + 2 * 256) * 4)
     }
 
     /// A valid model that declares a 2^24-position context, asked for all of it: refused with

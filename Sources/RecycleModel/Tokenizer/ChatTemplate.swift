@@ -26,6 +26,15 @@ public enum ChatTemplate: String, Sendable {
     /// message is no turn of its own: its content and "\n\n" open the first turn's content.
     case gemma3
 
+    /// The control token that ends a turn (a reply included): generation stops at it, and a
+    /// reply cut short gets it appended so that the conversation stays well formed.
+    public var endOfTurn: String {
+        switch self {
+        case .chatml: "<|im_end|>"
+        case .gemma3: "<end_of_turn>"
+        }
+    }
+
     /// The prompt for `messages`.
     ///
     /// - Parameters:
