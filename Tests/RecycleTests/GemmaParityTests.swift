@@ -39,30 +39,11 @@ final class GemmaParityTests: XCTestCase {
         let model = try gemmaModel()
         for name in ["raw_code", "long_context", "chat_story"] {
             let f = try fixture(name, folder: "gemma3")
-            let prompt = ids(f["prompt_ids"]), expected = ids(f["greedy_ids"])
-            let steps = f["steps"] as! [[String: Any]]
-            let transformer = Transformer(weights: model.weights, contextLength: prompt.count + 64, threads: 2)
-            var logits = try transformer.forward(prompt)
-            var produced: [Int32] = []
-            var maxDiff = 0.0
-            for step in 0..<64 {
-                let token = logits.withUnsafeBufferPointer { Int32(argmax($0)) }
-                produced.append(token)
-                let margin = steps[step]["greedy_step_top1_minus_top2"] as! Double
-                if token != expected[step] {
-                    print("\(name): first difference from HF at step \(step), HF margin \(margin)")
-                    XCTAssertLessThan(margin, 0.25, "\(name) diverges from HF at step \(step), which is not a near-tie")
-                    break
-                }
-                let hfIDs = steps[step]["top5_ids"] as! [Int], hfLogits = steps[step]["top5_logits"] as! [Double]
-                for (id, hf) in zip(hfIDs, hfLogits) {
-                    maxDiff = max(maxDiff, abs(Double(logits[id]) - hf))
-                    XCTAssertEqual(Double(logits[id]), hf, accuracy: 0.05, "\(name) step \(step) token \(id)")
-                }
-                logits = try transformer.forward([token])
+            let steps = zip(ids(f["greedy_ids"]), f["steps"] as! [[String: Any]]).map { token, step in
+                FixtureStep(token: token, margin: step["greedy_step_top1_minus_top2"] as! Double,
+                            top5: Array(zip(step["top5_ids"] as! [Int], step["top5_logits"] as! [Double])).map { (id: $0.0, logit: $0.1) })
             }
-            if produced == expected { print("\(name): all 64 greedy tokens equal HF's") }
-            print("\(name): max |top-5 logit difference| vs HF until then: \(maxDiff)")
+            try checkGreedy(name, model: model, prompt: ids(f["prompt_ids"]), steps: steps, nearTie: 0.25, tolerance: 0.05)
         }
     }
 

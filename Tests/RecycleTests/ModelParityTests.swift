@@ -53,30 +53,13 @@ final class ModelParityTests: XCTestCase {
         let model = try defaultModel()
         for name in ["chatml_france", "raw_capital"] {
             let f = try fixture(name)
-            let prompt = ids(f["prompt_ids"]), expected = ids(f["greedy_64_ids_no_eos_stop"])
             let margins = f["greedy_step_top1_minus_top2"] as! [Double]
             let top5 = f["greedy_step_top5"] as! [[String: Any]]
-            let transformer = Transformer(weights: model.weights, contextLength: prompt.count + 64, threads: 2)
-            var logits = try transformer.forward(prompt)
-            var produced: [Int32] = []
-            var maxDiff = 0.0
-            for step in 0..<64 {
-                let token = logits.withUnsafeBufferPointer { Int32(argmax($0)) }
-                produced.append(token)
-                if token != expected[step] {
-                    print("\(name): first difference from HF at step \(step), HF margin \(margins[step])")
-                    XCTAssertLessThan(margins[step], 0.05, "\(name) diverges from HF at step \(step), which is not a near-tie")
-                    break
-                }
-                let hfIDs = top5[step]["ids"] as! [Int], hfLogits = top5[step]["logits"] as! [Double]
-                for (id, hf) in zip(hfIDs, hfLogits) {
-                    maxDiff = max(maxDiff, abs(Double(logits[id]) - hf))
-                    XCTAssertEqual(Double(logits[id]), hf, accuracy: 0.03, "\(name) step \(step) token \(id)")
-                }
-                logits = try transformer.forward([token])
+            let steps = zip(ids(f["greedy_64_ids_no_eos_stop"]), zip(margins, top5)).map { token, rest in
+                FixtureStep(token: token, margin: rest.0,
+                            top5: Array(zip(rest.1["ids"] as! [Int], rest.1["logits"] as! [Double])).map { (id: $0.0, logit: $0.1) })
             }
-            if produced == expected { print("\(name): all 64 greedy tokens equal HF's") }
-            print("\(name): max |top-5 logit difference| vs HF until then: \(maxDiff)")
+            try checkGreedy(name, model: model, prompt: ids(f["prompt_ids"]), steps: steps, nearTie: 0.05, tolerance: 0.03)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RecycleDecoding
 import RecycleModel
 import XCTest
 
@@ -84,4 +85,36 @@ func referenceLogits(_ tokens: [Int32], model: String) throws -> [Float] {
     guard process.terminationStatus == 0 else { throw TestSetupError.referenceFailed("exit status \(process.terminationStatus)") }
     let data = try Data(contentsOf: out)
     return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+}
+
+/// One greedy step of a Hugging Face fixture: the token HF chose, its top-1/top-2 margin,
+/// and its top-5 ids with their logits.
+struct FixtureStep {
+    var token: Int32
+    var margin: Double
+    var top5: [(id: Int, logit: Double)]
+}
+
+/// Greedy decoding of `model` from `prompt`, checked against HF's `steps`: the same token at
+/// every step, or a first difference where HF's margin is below `nearTie`, and top-5 logits
+/// within `tolerance` of HF's until then. Prints what it found, for the record.
+func checkGreedy(_ name: String, model: Model, prompt: [Int32], steps: [FixtureStep], nearTie: Double, tolerance: Double) throws {
+    let transformer = Transformer(weights: model.weights, contextLength: prompt.count + steps.count, threads: 2)
+    var logits = try transformer.forward(prompt)
+    var maxDiff = 0.0
+    for (n, step) in steps.enumerated() {
+        let token = logits.withUnsafeBufferPointer { Int32(argmax($0)) }
+        if token != step.token {
+            print("\(name): first difference from HF at step \(n), HF margin \(step.margin)")
+            XCTAssertLessThan(step.margin, nearTie, "\(name) diverges from HF at step \(n), which is not a near-tie")
+            break
+        }
+        for (id, hf) in step.top5 {
+            maxDiff = max(maxDiff, abs(Double(logits[id]) - hf))
+            XCTAssertEqual(Double(logits[id]), hf, accuracy: tolerance, "\(name) step \(n) token \(id)")
+        }
+        if n == steps.count - 1 { print("\(name): all \(steps.count) greedy tokens equal HF's") }
+        logits = try transformer.forward([token])
+    }
+    print("\(name): max |top-5 logit difference| vs HF until then: \(maxDiff)")
 }
