@@ -27,11 +27,7 @@ public enum ContextBudget {
     /// Bytes of the KV cache and RoPE table for `positions`, or nil on overflow.
     public static func bytes(config c: ModelConfig, positions: Int) -> Int? {
         var total = 0
-        // One RoPE table per base (Gemma 3: global and sliding layers). Not counted by
-        // walking the layers: an untrusted config may claim billions.
-        let slides = c.layerTypes?.contains("sliding_attention") ?? false
-        let tables = slides && (c.ropeThetaSliding ?? c.ropeTheta) != c.ropeTheta ? 2 : 1
-        for factors in [[2, c.layers, positions, c.kvDim, 4], [tables, positions, c.headDim, 4]] {
+        for factors in [[2, c.layers, positions, c.kvDim, 4], [c.ropeBases.count, positions, c.headDim, 4]] {
             var product = 1
             for f in factors {
                 let (p, overflow) = product.multipliedReportingOverflow(by: f)

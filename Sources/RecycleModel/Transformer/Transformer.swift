@@ -66,14 +66,10 @@ public final class Transformer: @unchecked Sendable {
         self.config = c
         self.cache = KVCache(layers: c.layers, capacity: contextLength, kvDim: c.kvDim)
         self.pool = WorkerPool(threads: threads)
-        var tables: [Double: RopeTable] = [:]
-        self.ropes = (0..<c.layers).map { l in
-            let theta = c.ropeTheta(layer: l)
-            if let table = tables[theta] { return table }
-            let table = RopeTable(headDim: c.headDim, theta: theta, pairing: c.pairing, positions: contextLength)
-            tables[theta] = table
-            return table
-        }
+        let tables = Dictionary(uniqueKeysWithValues: c.ropeBases.map {
+            ($0, RopeTable(headDim: c.headDim, theta: $0, pairing: c.pairing, positions: contextLength))
+        })
+        self.ropes = (0..<c.layers).map { tables[c.ropeTheta(layer: $0)]! }
     }
 
     /// Runs `tokens` as a causal chain at positions `cache.count ..< cache.count + tokens.count`,

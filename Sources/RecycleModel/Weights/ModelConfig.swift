@@ -66,6 +66,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public func window(layer l: Int) -> Int? { layerTypes?[l] == "sliding_attention" ? slidingWindow : nil }
     /// The RoPE base of layer `l`.
     public func ropeTheta(layer l: Int) -> Double { window(layer: l) != nil ? ropeThetaSliding ?? ropeTheta : ropeTheta }
+    /// The distinct RoPE bases the layers use (one table each): `ropeTheta`, then the sliding
+    /// layers' own when some layer slides. Read from `layer_types`, never by walking
+    /// `layers`, which an untrusted config may set to billions.
+    public var ropeBases: [Double] {
+        guard layerTypes?.contains("sliding_attention") == true, let sliding = ropeThetaSliding, sliding != ropeTheta else {
+            return [ropeTheta]
+        }
+        return [ropeTheta, sliding]
+    }
 
     /// Floats of all query heads of one token: `heads * headDim`.
     public var queryDim: Int { heads * headDim }
