@@ -113,7 +113,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 1
     model = reference.load_model(args.model)
-    model.quantize_inputs = False  # HF computes with float inputs; this checks the file and decoding
+    model.inputs = "float"  # HF computes with float inputs; this checks the file and decoding
     all_ok = True
     for path, fx in fixtures:
         print(f"{fx.get('name', os.path.basename(path))}: {len(fx['prompt_ids'])} prompt tokens")

@@ -7,11 +7,13 @@ Face fixtures do), then all arithmetic is float64 so that the reference's own ro
 error is negligible next to the runtime's. Only greedy generation keeps a KV cache, to
 avoid re-running the prompt every step.
 
-Like the runtime (and llama.cpp), a matmul over block-quantized weights (q4_1, q8_0)
-first quantizes its input to 15-bit integers per 32-element block (docs/FORMAT.md, "Matmul
-arithmetic"); `quantize_activations` does that with the same float32 operations.
+Like the runtime (and llama.cpp), a matmul over block-quantized weights first quantizes its
+input per 32-element block, to 8 or 15 bits (docs/FORMAT.md, "Matmul arithmetic");
+`quantize_activations` does that with the same float32 operations. --inputs chooses the
+runtime's precision: adaptive (its default), fine (15 bits everywhere) or float (none, as
+Hugging Face computes).
 
-usage: reference.py MODEL --tokens 1,4093,198 [--out LOGITS.f32]
+usage: reference.py MODEL --tokens 1,4093,198 [--out LOGITS.f32] [--inputs adaptive|fine|float]
        reference.py MODEL --tokens 1,4093,198 --greedy 64
 """
 
@@ -32,9 +34,10 @@ class Model:
     metadata: dict
     weights: dict  # tensor name -> float64 array, shape as in the file
     dtypes: dict  # tensor name -> dtype name in the file ("q4_1", "f32", ...)
-    # Quantize matmul inputs as the runtime does (False: plain float64 inputs, as Hugging
-    # Face computes; check_reference.py uses that to check the file against HF tightly).
-    quantize_inputs: bool = True
+    # How matmul inputs are quantized: "adaptive" or "fine" as the runtime's InputPrecision,
+    # or "float" (plain float64 inputs, as Hugging Face computes; check_reference.py uses
+    # that to check the file against HF tightly).
+    inputs: str = "adaptive"
 
 
 def load_model(path) -> Model:
@@ -50,16 +53,36 @@ def load_model(path) -> Model:
         return Model(dict(f.config), f.metadata, weights, dtypes)
 
 
-def quantize_activations(x: np.ndarray) -> np.ndarray:
-    """Each 32-element block of each row as the runtime's integer matmul sees it:
-    scale = max|x| / 16383, q = rint(x * (1 / scale)) (half to even), all in float32;
-    returns scale * q in float64."""
+# .adaptive takes 8 bits in a block whose max|x| is at most this times its mean |x|.
+COARSE_RATIO = np.float32(5)
+
+
+def _kernel_sum(a: np.ndarray) -> np.ndarray:
+    """Sum over the last axis (32) in the runtime's order: lane i + lane i + 16, then
+    halves again down to one, in float32."""
+    while a.shape[-1] > 1:
+        half = a.shape[-1] // 2
+        a = a[..., :half] + a[..., half:]
+    return a
+
+
+def quantize_activations(x: np.ndarray, inputs: str = "adaptive") -> np.ndarray:
+    """Each 32-element block of each row as the runtime's integer matmul sees it, all in
+    float32: a = max|x|; 8 bits if inputs is "adaptive" and 32 a <= 5 Σ|x|, else 15;
+    step = a / (127 or 16383), q = rint(x * (1 / step)) (half to even); returns step * q in
+    float64."""
     blocks = x.astype(np.float32).reshape(*x.shape[:-1], -1, 32)
-    scale = np.abs(blocks).max(axis=-1, keepdims=True) / np.float32(16383)
+    magnitudes = np.abs(blocks)
+    amax = magnitudes.max(axis=-1, keepdims=True)
+    if inputs == "adaptive":
+        eight = amax * np.float32(32) <= COARSE_RATIO * _kernel_sum(magnitudes)
+    else:
+        eight = np.zeros_like(amax, dtype=bool)
+    step = (amax / np.where(eight, np.float32(127), np.float32(16383))).astype(np.float32)
     with np.errstate(divide="ignore"):
-        inverse = np.where(scale > 0, np.float32(1) / scale, np.float32(0)).astype(np.float32)
+        inverse = np.where(step > 0, np.float32(1) / step, np.float32(0)).astype(np.float32)
     q = np.rint(blocks * inverse)
-    return (scale.astype(np.float64) * q.astype(np.float64)).reshape(x.shape)
+    return (step.astype(np.float64) * q.astype(np.float64)).reshape(x.shape)
 
 
 # The dtypes the runtime multiplies with its integer matmul, on quantized inputs.
@@ -69,8 +92,8 @@ BLOCK_QUANTIZED = ("q4_1", "q8_0", "q5_0", "q4_k", "q6_k")
 def matmul(model: Model, x: np.ndarray, name: str) -> np.ndarray:
     """x @ W.T for the weight tensor `name`, with the runtime's input quantization for
     block-quantized weights."""
-    if model.quantize_inputs and model.dtypes[name] in BLOCK_QUANTIZED:
-        x = quantize_activations(x)
+    if model.inputs != "float" and model.dtypes[name] in BLOCK_QUANTIZED:
+        x = quantize_activations(x, model.inputs)
     return x @ model.weights[name].T
 
 
@@ -235,12 +258,14 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="write the logits of all positions here: little-endian float32 "
                                  "[n_tokens, vocab_size], row-major")
     p.add_argument("--greedy", type=int, metavar="N", help="print the ids of N greedy tokens as JSON")
-    p.add_argument("--float-inputs", action="store_true",
-                   help="do not quantize matmul inputs (the runtime does; Hugging Face does not)")
+    p.add_argument("--inputs", choices=("adaptive", "fine", "float"), default="adaptive",
+                   help="matmul inputs: quantized as the runtime's default (adaptive, 8 or 15 bits "
+                        "per block) or its fine precision (15 bits), or not at all as Hugging Face "
+                        "computes (float); default adaptive")
     args = p.parse_args(argv)
     try:
         model = load_model(args.model)
-        model.quantize_inputs = not args.float_inputs
+        model.inputs = args.inputs
         if args.greedy is not None:
             print(json.dumps(greedy(model, args.tokens, args.greedy)))
             return 0

@@ -128,9 +128,22 @@ class QuantTests(unittest.TestCase):
         x = rng.standard_normal((3, 256)).astype(np.float32)
         w = rng.standard_normal((5, 256))
         for dtype in ("f32", "f16", "q4_1", "q8_0", "q5_0", "q4_k", "q6_k"):
-            model = types.SimpleNamespace(quantize_inputs=True, dtypes={"w": dtype}, weights={"w": w})
-            seen = x if dtype in ("f32", "f16") else reference.quantize_activations(x)
-            np.testing.assert_array_equal(reference.matmul(model, x, "w"), seen @ w.T, dtype)
+            for inputs in ("adaptive", "fine"):
+                model = types.SimpleNamespace(inputs=inputs, dtypes={"w": dtype}, weights={"w": w})
+                seen = x if dtype in ("f32", "f16") else reference.quantize_activations(x, inputs)
+                np.testing.assert_array_equal(reference.matmul(model, x, "w"), seen @ w.T, dtype)
+
+    def test_adaptive_inputs_take_8_bits_only_in_blocks_without_an_outlier(self):
+        plain = np.linspace(-1, 1, 32, dtype=np.float32)  # max|x| / mean|x| about 2
+        spiky = plain.copy()
+        spiky[5] = 40  # one outlier: the ratio is about 24
+        x = np.concatenate([plain, spiky])[None, :]
+        fine = reference.quantize_activations(x, "fine")
+        adaptive = reference.quantize_activations(x, "adaptive")
+        # 8 bits: steps of max|x| / 127; 15 bits: of max|x| / 16383.
+        np.testing.assert_allclose(adaptive[0, :32] * 127, np.rint(plain * np.float32(127)), atol=1e-5)
+        np.testing.assert_array_equal(adaptive[0, 32:], fine[0, 32:])
+        self.assertGreater(np.max(np.abs(adaptive[0, :32] - fine[0, :32])), 1e-3)
 
     def test_rejects_partial_blocks(self):
         with self.assertRaises(ValueError):

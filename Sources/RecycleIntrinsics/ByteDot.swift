@@ -60,6 +60,17 @@ public var byteDotTakesAnyUnsignedByte: Bool {
 #endif
 }
 
+/// Whether the build has 32 vector registers of 512 bits (AVX-512), so that a wider
+/// matmul tile stays in registers. A constant, so branches on it fold away.
+@inlinable
+public var byteDotHasWideRegisters: Bool {
+#if arch(x86_64) && (RECYCLE_X86_VNNI || RECYCLE_X86_AVX512BW)
+    true
+#else
+    false
+#endif
+}
+
 #if arch(x86_64) && RECYCLE_X86_AVX2
 /// One 256-bit half of `byteDot`: `vpmaddubsw`, then `vpmaddwd` by ones.
 @inlinable @inline(__always)

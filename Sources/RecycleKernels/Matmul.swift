@@ -3,17 +3,16 @@
 ///
 /// Two kernels, chosen by the weights' encoding:
 /// - Block-quantized weights (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K) take the integer matmul
-///   (`IntegerMatmulJob`): each column is quantized to 15 bits per 32-element block, held
-///   as two bytes (`QuantizedActivations`), and 8-bit dot products (`byteDot`: `vpdpbusd`,
-///   or `vpmaddubsw` + `vpmaddwd`) run over weights interleaved 16 rows to a SIMD register
-///   (`InterleavedBlocks`).
+///   (`IntegerMatmulJob`): each column is quantized to 8 or 15 bits per 32-element block
+///   (`InputPrecision`), held as two bytes (`QuantizedActivations`), and 8-bit dot
+///   products (`byteDot`: `vpdpbusd`, or `vpmaddubsw` + `vpmaddwd`) run over weights
+///   interleaved 16 rows to a SIMD register (`InterleavedBlocks`).
 /// - f32 and f16 weights take the float matmul (`FloatMatmulJob` below), on f32 activations.
 ///
 /// Machine code of the integer matmul, and the Swift that produces it. The code is in
 /// `objdump -d .build/release/RecycleKernels.build/Matmul.swift.o` (the optimizer emits
 /// `IntegerMatmulJob.run`'s per-unit-type specializations in this file, its caller), one
-/// function per weight type, each with the four tile widths inlined as constants (VNNI:
-/// 160 `vpdpbusd` per type = 16 per column and unit x (1 + 2 + 3 + 4) columns):
+/// function per weight type, each with the tile widths inlined as constants:
 /// - AVX-512 VNNI build: per 16 rows x 4 elements x column, one `vpdpbusd zmm, zmm,
 ///   dword [mem]{1to16}`: `byteDot` (a `Builtin` intrinsic, RecycleIntrinsics) with the
 ///   column's four bytes as `SIMD16<Int32>(repeating: load(Int32))`, which LLVM folds into
@@ -42,14 +41,15 @@
 ///   - w: weights `[rows, cols]`; `cols` must be a multiple of 32.
 ///   - x: `columns` activation vectors of `w.cols` floats, `xStride` floats apart.
 ///   - y: receives `columns` vectors of `w.rows` floats, `yStride` floats apart.
+///   - precision: how block-quantized weights' inputs are quantized.
 ///   - pool: splits the rows between worker threads.
 public func matmul(
     _ w: WeightMatrix,
     x: UnsafePointer<Float>, xStride: Int,
     y: UnsafeMutablePointer<Float>, yStride: Int,
-    columns: Int, pool: WorkerPool
+    columns: Int, precision: InputPrecision = .adaptive, pool: WorkerPool
 ) {
-    matmul([MatmulOutput(w, y: y, yStride: yStride)], x: x, xStride: xStride, columns: columns, pool: pool)
+    matmul([MatmulOutput(w, y: y, yStride: yStride)], x: x, xStride: xStride, columns: columns, precision: precision, pool: pool)
 }
 
 /// One matrix of a fused `matmul` and where its output goes.
@@ -86,7 +86,7 @@ public struct MatmulOutput: @unchecked Sendable {
 public func matmul(
     _ outputs: [MatmulOutput],
     x: UnsafePointer<Float>, xStride: Int,
-    columns: Int, pool: WorkerPool
+    columns: Int, precision: InputPrecision = .adaptive, pool: WorkerPool
 ) {
     let cols = outputs[0].w.cols
     precondition(outputs.allSatisfy { $0.w.cols == cols }, "fused matrices must share the input length")
@@ -98,7 +98,8 @@ public func matmul(
     let activationBytes = integer ? QuantizedActivations.bytes(columns: columns, count: cols) : 0
     withUnsafeTemporaryAllocation(byteCount: max(activationBytes, 1), alignment: 64) { storage in
         let quantized = integer
-            ? QuantizedActivations(x, stride: xStride, columns: columns, count: cols, storage: storage.baseAddress!) : nil
+            ? QuantizedActivations(x, stride: xStride, columns: columns, count: cols, precision: precision, storage: storage.baseAddress!)
+            : nil
         pool.forEachChunk(of: firstItem.last!) { items in
             for (m, o) in outputs.enumerated() {
                 let mine = items.clamped(to: firstItem[m]..<firstItem[m + 1])

@@ -77,17 +77,20 @@ final class KQuantKernelTests: XCTestCase {
                 let (m, bytes) = makeMatrix(dtype, rows: rows, cols: cols, seed: UInt64(rows * 7 + cols))
                 let w = WeightMatrix(m)
                 var rng = TestRandom(seed: 17)
-                // Mixed magnitudes, and an all-zero block (scale 0) in column 0.
-                var x = (0..<(n * cols)).map { _ in Float(rng.uniform(-1, 1) * (rng.next() % 8 == 0 ? 40 : 1)) }
+                // Mixed magnitudes (blocks with an outlier and without), and an all-zero block
+                // (scale 0) in column 0.
+                var x = (0..<(n * cols)).map { _ in Float(rng.uniform(-1, 1) * (rng.next() % 64 == 0 ? 40 : 1)) }
                 for j in 32..<64 { x[j] = 0 }
-                var y = [Float](repeating: .nan, count: n * rows)
-                matmul(w, x: x, xStride: cols, y: &y, yStride: rows, columns: n, pool: pool)
-                for j in 0..<n {
-                    let column = Array(x[(j * cols)..<((j + 1) * cols)])
-                    for r in 0..<rows {
-                        let expected = scalarMatmul(bytes, dtype, rowStart: r * m.rowBytes, cols: cols, x: column)
-                        XCTAssertEqual(y[j * rows + r].bitPattern, expected.bitPattern,
-                                       "\(dtype) \(rows)x\(cols) column \(j) row \(r): \(y[j * rows + r]) != \(expected)")
+                for precision in [InputPrecision.fine, .adaptive] {
+                    var y = [Float](repeating: .nan, count: n * rows)
+                    matmul(w, x: x, xStride: cols, y: &y, yStride: rows, columns: n, precision: precision, pool: pool)
+                    for j in 0..<n {
+                        let column = Array(x[(j * cols)..<((j + 1) * cols)])
+                        for r in 0..<rows {
+                            let expected = scalarMatmul(bytes, dtype, rowStart: r * m.rowBytes, cols: cols, x: column, precision)
+                            XCTAssertEqual(y[j * rows + r].bitPattern, expected.bitPattern,
+                                           "\(dtype) \(rows)x\(cols) column \(j) row \(r) (\(precision)): \(y[j * rows + r]) != \(expected)")
+                        }
                     }
                 }
             }
@@ -101,7 +104,8 @@ final class KQuantKernelTests: XCTestCase {
             let rows = 37, cols = 768, pooled = 17
             let w = WeightMatrix(makeMatrix(dtype, rows: rows, cols: cols, seed: 41).0)
             var rng = TestRandom(seed: 43)
-            let x = (0..<(pooled * cols)).map { _ in Float(rng.uniform(-3, 3)) }
+            // Blocks with an outlier (15 bits) and without (8 bits).
+            let x = (0..<(pooled * cols)).map { _ in Float(rng.uniform(-3, 3) * (rng.next() % 64 == 0 ? 40 : 1)) }
             var alone = [Float](repeating: .nan, count: pooled * rows)
             for j in 0..<pooled {
                 x.withUnsafeBufferPointer { x in
@@ -131,13 +135,10 @@ final class KQuantKernelTests: XCTestCase {
     /// What the integer matmul computes for one row and one input column, written out
     /// scalar: the input quantized per 32-element block (`s_b`, `q`), exact integer sums,
     /// then per block (per half for Q6_K) the f32 fused multiply-adds of FORMAT.md.
-    func scalarMatmul(_ bytes: [UInt8], _ dtype: DType, rowStart: Int, cols: Int, x: [Float]) -> Float {
+    func scalarMatmul(_ bytes: [UInt8], _ dtype: DType, rowStart: Int, cols: Int, x: [Float], _ precision: InputPrecision) -> Float {
         var acc: Float = 0
         for b in 0..<(cols / 32) {
-            let block = x[(32 * b)..<(32 * b + 32)]
-            let sb = block.map(abs).max()! / 16383
-            let inverse: Float = sb > 0 ? 1 / sb : 0
-            let q = block.map { Int(($0 * inverse).rounded(.toNearestOrEven)) }
+            let (sb, q, _) = quantizedInputBlock(x[(32 * b)..<(32 * b + 32)], precision)
             let elements = (0..<32).map { GGMLBlocks.element(bytes, dtype, rowStart: rowStart, c: 32 * b + $0) }
             switch dtype {
             case .q5_0:

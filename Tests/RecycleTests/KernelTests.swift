@@ -15,18 +15,23 @@ final class KernelTests: XCTestCase {
     }
 
     /// The input as the integer matmul sees it: for block-quantized weights, each 32-element
-    /// block of a column becomes `scale * q`, with `scale = max|x| / 16383` and
-    /// `q = rint(x * (1 / scale))` in f32 (docs/FORMAT.md, "Matmul arithmetic").
-    func effectiveInput(_ x: [Float], _ dtype: DType) -> [Double] {
+    /// block of a column becomes `scale * q` (`quantizedInputBlock`).
+    func effectiveInput(_ x: [Float], _ dtype: DType, _ precision: InputPrecision) -> [Double] {
         guard dtype.blockElements > 1 else { return x.map(Double.init) }
         var out: [Double] = []
         for b in stride(from: 0, to: x.count, by: 32) {
-            let block = x[b..<(b + 32)]
-            let d = block.map(abs).max()! / 16383
-            let inverse: Float = d > 0 ? 1 / d : 0
-            out += block.map { Double(d) * Double(($0 * inverse).rounded(.toNearestOrEven)) }
+            let (scale, q, _) = quantizedInputBlock(x[b..<(b + 32)], precision)
+            out += q.map { Double(scale) * Double($0) }
         }
         return out
+    }
+
+    /// Uniform random inputs in -1...1, one element in 64 40 times larger: blocks with and
+    /// without an outlier (about 40% and 60%), so that `.adaptive` quantizes some to 15 bits
+    /// and some to 8.
+    func mixedInput(_ count: Int, seed: UInt64) -> [Float] {
+        var rng = TestRandom(seed: seed)
+        return (0..<count).map { _ in Float(rng.uniform(-1, 1) * (rng.next() % 64 == 0 ? 40 : 1)) }
     }
 
     func makeFileMatrix(_ dtype: DType, rows: Int, cols: Int, seed: UInt64) -> (Matrix, [UInt8]) {
@@ -76,15 +81,20 @@ final class KernelTests: XCTestCase {
 
     func testMatmulMatchesScalarReference() {
         let pool = WorkerPool(threads: 2)
+        var blocks = (eightBit: 0, all: 0)
         for dtype in DType.allCases {
             for (rows, cols, n) in [(1, 32, 1), (7, 64, 3), (33, 96, 5), (64, 576, 9), (5, 1536, 4), (19, 768, 3)]
             where cols % dtype.blockElements == 0 {
+              for precision in [InputPrecision.fine, .adaptive] {
                 let (w, bytes) = makeMatrix(dtype, rows: rows, cols: cols, seed: UInt64(rows * 1000 + cols))
-                var rng = TestRandom(seed: 7)
-                let x = (0..<(n * cols)).map { _ in Float(rng.uniform(-1, 1)) }
-                let input = effectiveInput(x, dtype)
+                let x = mixedInput(n * cols, seed: 7)
+                let input = effectiveInput(x, dtype, precision)
+                for b in stride(from: 0, to: x.count, by: 32) where precision == .adaptive {
+                    blocks.all += 1
+                    if quantizedInputBlock(x[b..<(b + 32)], precision).eightBit { blocks.eightBit += 1 }
+                }
                 var y = [Float](repeating: .nan, count: n * rows)
-                matmul(w, x: x, xStride: cols, y: &y, yStride: rows, columns: n, pool: pool)
+                matmul(w, x: x, xStride: cols, y: &y, yStride: rows, columns: n, precision: precision, pool: pool)
                 for j in 0..<n {
                     for r in 0..<rows {
                         var expected = 0.0, magnitude = 0.0
@@ -95,11 +105,15 @@ final class KernelTests: XCTestCase {
                         }
                         // f32 accumulation of `cols` products: error well below 1e-5 of Σ|terms|.
                         XCTAssertEqual(Double(y[j * rows + r]), expected, accuracy: 1e-5 * magnitude + 1e-6,
-                                       "\(dtype) \(rows)x\(cols) column \(j) row \(r)")
+                                       "\(dtype) \(rows)x\(cols) column \(j) row \(r) (\(precision))")
                     }
                 }
+              }
             }
         }
+        // Both kinds of block were exercised.
+        XCTAssertGreaterThan(blocks.eightBit, blocks.all / 5)
+        XCTAssertLessThan(blocks.eightBit, blocks.all * 4 / 5)
     }
 
     /// The 8-bit dot product, whichever instructions this build uses, equals its definition
@@ -143,8 +157,7 @@ final class KernelTests: XCTestCase {
         for dtype in DType.allCases {
             let rows = 37, cols = dtype.blockElements == 256 ? 768 : 576
             let (w, _) = makeMatrix(dtype, rows: rows, cols: cols, seed: 11)
-            var rng = TestRandom(seed: 5)
-            let batch = (0..<(128 * cols)).map { _ in Float(rng.uniform(-2, 2)) }
+            let batch = mixedInput(128 * cols, seed: 5)
             // Each column alone.
             var alone = [Float](repeating: 0, count: 128 * rows)
             for j in 0..<128 {
@@ -178,8 +191,7 @@ final class KernelTests: XCTestCase {
         let parts = [(DType.q4_1, 13), (.q8_0, 6), (.f16, 9), (.q5_0, 11), (.q4_k, 21), (.q6_k, 37)].enumerated().map { i, p in
             makeMatrix(p.0, rows: p.1, cols: cols, seed: UInt64(20 + i)).0
         }
-        var rng = TestRandom(seed: 6)
-        let x = (0..<(8 * cols)).map { _ in Float(rng.uniform(-1, 1)) }
+        let x = mixedInput(8 * cols, seed: 6)
         for n in [1, 3, 5, 8] {
             let pool = WorkerPool(threads: 2)
             var separate = parts.map { [Float](repeating: .nan, count: n * $0.rows) }

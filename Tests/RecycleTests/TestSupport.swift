@@ -1,5 +1,6 @@
 import Foundation
 import RecycleDecoding
+import RecycleKernels
 import RecycleModel
 import XCTest
 
@@ -68,8 +69,8 @@ func fixture(_ name: String, folder: String? = nil) throws -> [String: Any] {
 }
 
 /// Logits of every position of `tokens` from weights-tools/reference.py (float64 numpy) on
-/// the model file at `model`.
-func referenceLogits(_ tokens: [Int32], model: String) throws -> [Float] {
+/// the model file at `model`, its matmul inputs quantized as the runtime's `precision`.
+func referenceLogits(_ tokens: [Int32], model: String, precision: InputPrecision) throws -> [Float] {
     let python = repositoryRoot.appendingPathComponent("weights-tools/.venv/bin/python")
     guard FileManager.default.isExecutableFile(atPath: python.path) else {
         throw TestSetupError.referenceFailed("no venv at \(python.path): run weights-tools/fetch-default first")
@@ -79,7 +80,8 @@ func referenceLogits(_ tokens: [Int32], model: String) throws -> [Float] {
     let process = Process()
     process.executableURL = python
     process.arguments = [repositoryRoot.appendingPathComponent("weights-tools/reference.py").path,
-                         model, "--tokens", tokens.map(String.init).joined(separator: ","), "--out", out.path]
+                         model, "--tokens", tokens.map(String.init).joined(separator: ","), "--out", out.path,
+                         "--inputs", precision == .fine ? "fine" : "adaptive"]
     try process.run()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else { throw TestSetupError.referenceFailed("exit status \(process.terminationStatus)") }
@@ -95,17 +97,20 @@ struct FixtureStep {
     var top5: [(id: Int, logit: Double)]
 }
 
-/// Greedy decoding of `model` from `prompt`, checked against HF's `steps`: the same token at
-/// every step, or a first difference where HF's margin is below `nearTie`, and top-5 logits
-/// within `tolerance` of HF's until then. Prints what it found, for the record.
-func checkGreedy(_ name: String, model: Model, prompt: [Int32], steps: [FixtureStep], nearTie: Double, tolerance: Double) throws {
-    let transformer = Transformer(weights: model.weights, contextLength: prompt.count + steps.count, threads: 2)
+/// Greedy decoding of `model` (its matmul inputs at `precision`) from `prompt`, checked
+/// against HF's `steps`: the same token at every step, or a first difference where HF's
+/// margin is below `nearTie`, and top-5 logits within `tolerance` of HF's until then.
+/// Prints what it found, for the record.
+func checkGreedy(_ name: String, model: Model, precision: InputPrecision, prompt: [Int32], steps: [FixtureStep],
+                 nearTie: Double, tolerance: Double) throws {
+    let transformer = Transformer(weights: model.weights, contextLength: prompt.count + steps.count, threads: 2,
+                                  precision: precision)
     var logits = try transformer.forward(prompt)
     var maxDiff = 0.0
     for (n, step) in steps.enumerated() {
         let token = logits.withUnsafeBufferPointer { Int32(argmax($0)) }
         if token != step.token {
-            print("\(name): first difference from HF at step \(n), HF margin \(step.margin)")
+            print("\(name) (\(precision)): first difference from HF at step \(n), HF margin \(step.margin)")
             XCTAssertLessThan(step.margin, nearTie, "\(name) diverges from HF at step \(n), which is not a near-tie")
             break
         }
@@ -113,8 +118,28 @@ func checkGreedy(_ name: String, model: Model, prompt: [Int32], steps: [FixtureS
             maxDiff = max(maxDiff, abs(Double(logits[id]) - hf))
             XCTAssertEqual(Double(logits[id]), hf, accuracy: tolerance, "\(name) step \(n) token \(id)")
         }
-        if n == steps.count - 1 { print("\(name): all \(steps.count) greedy tokens equal HF's") }
+        if n == steps.count - 1 { print("\(name) (\(precision)): all \(steps.count) greedy tokens equal HF's") }
         logits = try transformer.forward([token])
     }
-    print("\(name): max |top-5 logit difference| vs HF until then: \(maxDiff)")
+    print("\(name) (\(precision)): max |top-5 logit difference| vs HF until then: \(maxDiff)")
+}
+
+/// One 32-element block of a matmul input as the integer matmul quantizes it, written out
+/// from docs/FORMAT.md ("Matmul arithmetic"), independently of the kernels: `x ≈ scale * q`
+/// with `q` on the 15-bit scale (an 8-bit block's `q` are multiples of 128).
+func quantizedInputBlock(_ block: ArraySlice<Float>, _ precision: InputPrecision) -> (scale: Float, q: [Int], eightBit: Bool) {
+    precondition(block.count == 32)
+    let x = Array(block), magnitudes = x.map(abs)
+    let amax = magnitudes.max()!
+    // Σ|x| in the kernel's order: lane i + lane i + 16, then halves again down to one.
+    var partial = (0..<16).map { magnitudes[$0] + magnitudes[$0 + 16] }
+    while partial.count > 1 {
+        let half = partial.count / 2
+        partial = (0..<half).map { partial[$0] + partial[$0 + half] }
+    }
+    let eightBit = precision == .adaptive && amax * 32 <= 5 * partial[0]
+    let step = amax / (eightBit ? 127 : 16383)
+    let inverse: Float = step > 0 ? 1 / step : 0
+    let q = x.map { Int(($0 * inverse).rounded(.toNearestOrEven)) * (eightBit ? 128 : 1) }
+    return (eightBit ? step / 128 : step, q, eightBit)
 }

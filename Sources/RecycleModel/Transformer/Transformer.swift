@@ -52,6 +52,8 @@ public final class Transformer: @unchecked Sendable {
     public let cache: KVCache
     /// The threads the matmuls and attention run on.
     public let pool: WorkerPool
+    /// How the matmuls over block-quantized weights quantize their inputs.
+    public let precision: InputPrecision
     /// Each layer's rotary table (Gemma's sliding layers use another base).
     private let ropes: [RopeTable]
     private var buffers = Buffers(tokens: 0, config: nil)
@@ -59,13 +61,16 @@ public final class Transformer: @unchecked Sendable {
     /// - Parameters:
     ///   - contextLength: positions the KV cache holds (at most the model's context length).
     ///   - threads: worker threads for matmuls and attention.
-    public init(weights: ModelWeights, contextLength: Int, threads: Int) {
+    ///   - precision: the matmul inputs' quantization; `.adaptive` (the default) is faster
+    ///     where several tokens share a pass, `.fine` closer to a float computation.
+    public init(weights: ModelWeights, contextLength: Int, threads: Int, precision: InputPrecision = .adaptive) {
         let c = weights.config
         precondition(contextLength >= 1 && contextLength <= c.contextLength, "context length out of range")
         self.weights = weights
         self.config = c
         self.cache = KVCache(layers: c.layers, capacity: contextLength, kvDim: c.kvDim)
         self.pool = WorkerPool(threads: threads)
+        self.precision = precision
         let tables = Dictionary(uniqueKeysWithValues: c.ropeBases.map {
             ($0, RopeTable(headDim: c.headDim, theta: $0, pairing: c.pairing, positions: contextLength))
         })
@@ -135,7 +140,7 @@ public final class Transformer: @unchecked Sendable {
             matmul([MatmulOutput(layer.query, y: b.q, yStride: c.queryDim),
                     MatmulOutput(layer.key, y: keys, yStride: c.kvDim),
                     MatmulOutput(layer.value, y: values, yStride: c.kvDim)],
-                   x: b.xb, xStride: d, columns: n, pool: pool)
+                   x: b.xb, xStride: d, columns: n, precision: precision, pool: pool)
             if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
                 normalize(b.q, count: n * c.heads, width: c.headDim, weight: queryNorm, eps: eps)
                 normalize(keys, count: n * c.kvHeads, width: c.headDim, weight: keyNorm, eps: eps)
@@ -146,19 +151,19 @@ public final class Transformer: @unchecked Sendable {
             }
             let sliding = c.window(layer: l) != nil
             attention(layer: l, layout: sliding ? windowedLayout! : layout, tokens: n, scale: attentionScale)
-            matmul(layer.attentionOutput, x: b.attention, xStride: c.queryDim, y: b.xb, yStride: d, columns: n, pool: pool)
+            matmul(layer.attentionOutput, x: b.attention, xStride: c.queryDim, y: b.xb, yStride: d, columns: n, precision: precision, pool: pool)
             if let norm = layer.postAttentionNorm { normalize(b.xb, count: n, width: d, weight: norm, eps: eps) }
             addInPlace(b.x, b.xb, count: n * d)
 
             // Feed-forward block (SwiGLU, or GeGLU).
             for i in 0..<n { rmsNorm(b.x + i * d, weight: layer.ffnNorm, out: b.xb + i * d, count: d, eps: eps) }
             matmul([MatmulOutput(layer.gate, y: b.gate, yStride: c.ffnDim), MatmulOutput(layer.up, y: b.up, yStride: c.ffnDim)],
-                   x: b.xb, xStride: d, columns: n, pool: pool)
+                   x: b.xb, xStride: d, columns: n, precision: precision, pool: pool)
             switch c.feedForwardActivation {
             case .silu: siluMultiply(gate: b.gate, up: b.up, count: n * c.ffnDim)
             case .geluTanh: geluMultiply(gate: b.gate, up: b.up, count: n * c.ffnDim)
             }
-            matmul(layer.down, x: b.gate, xStride: c.ffnDim, y: b.xb, yStride: d, columns: n, pool: pool)
+            matmul(layer.down, x: b.gate, xStride: c.ffnDim, y: b.xb, yStride: d, columns: n, precision: precision, pool: pool)
             if let norm = layer.postFFNNorm { normalize(b.xb, count: n, width: d, weight: norm, eps: eps) }
             addInPlace(b.x, b.xb, count: n * d)
             // Corrupt weights (NaN with a valid checksum) would otherwise decode as garbage or
@@ -173,7 +178,7 @@ public final class Transformer: @unchecked Sendable {
         }
         let vocab = c.vocabSize
         let logits = [Float](unsafeUninitializedCapacity: outRows * vocab) { out, initialized in
-            matmul(weights.output, x: b.xb, xStride: d, y: out.baseAddress!, yStride: vocab, columns: outRows, pool: pool)
+            matmul(weights.output, x: b.xb, xStride: d, y: out.baseAddress!, yStride: vocab, columns: outRows, precision: precision, pool: pool)
             initialized = outRows * vocab
         }
         guard logits.withUnsafeBufferPointer({ allFinite($0.baseAddress!, count: $0.count) }) else { throw .nonFinite(layer: nil) }
