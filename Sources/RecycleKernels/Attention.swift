@@ -166,8 +166,9 @@ private func maximum(_ v: SIMD16<Float>) -> Float {
     return m
 }
 
-/// `e^x` for `x <= 0` (a softmax numerator), lane by lane with the same operations in
-/// every lane, so an element's value never depends on its lane or neighbours: `x = n ln2 + r`
+/// `e^x` for `x <= 88` (a softmax numerator, a gate's sigmoid), lane by lane with the same
+/// operations in every lane, so an element's value never depends on its lane or
+/// neighbours: `x = n ln2 + r`
 /// with `|r| <= ln2 / 2` (Cody-Waite: ln2 in two parts), a degree-6 Taylor polynomial for
 /// `e^r` (relative error about 1e-7), and `2^n` built from its exponent bits. Below -87
 /// (where `e^x` leaves the normal floats) and for -inf, the result is 0.

@@ -335,6 +335,35 @@ final class KernelTests: XCTestCase {
         }
         XCTAssertEqual(softmaxExponentialForTesting(SIMD16(repeating: -.infinity))[0], 0)
         XCTAssertEqual(softmaxExponentialForTesting(SIMD16(repeating: 0))[0], 1)
+        x = 0
+        while x <= 88 {
+            let e = softmaxExponentialForTesting(SIMD16(repeating: x))[0]
+            XCTAssertEqual(Double(e), Foundation.exp(Double(x)), accuracy: 3e-7 * Foundation.exp(Double(x)), "x = \(x)")
+            x += 0.0137
+        }
+    }
+
+    /// The gated feed-forwards' activations against their definitions in double, from
+    /// -1000 to 1000 (where e^-g would overflow a float).
+    func testGatesMatchDefinitions() {
+        var gates: [Float] = [0, 1e-30, -1e-30, 1000, -1000, 88, -88, 100, -100]
+        var rng = TestRandom(seed: 21)
+        while gates.count < 4096 { gates.append(Float(rng.uniform(-20, 20))) }
+        let up = (0..<gates.count).map { _ in Float(rng.uniform(-2, 2)) }
+        func silu(_ g: Double) -> Double { g / (1 + Foundation.exp(-g)) }
+        // g/2 (1 + tanh y) in the form 1 + tanh y = 2 / (1 + e^-2y), which keeps its digits where
+        // tanh y is near -1 (the tanh form cancels to 0 there, even in double).
+        func gelu(_ g: Double) -> Double { g / (1 + Foundation.exp(-2 * 0.797_884_560_802_865_4 * (g + 0.044715 * g * g * g))) }
+        for (name, kernel, definition) in [("silu", siluMultiply, silu), ("gelu", geluMultiply, gelu)] {
+            var y = gates
+            kernel(&y, up, y.count)
+            for i in gates.indices {
+                let expected = definition(Double(gates[i])) * Double(up[i])
+                // Relative 1e-5: e^-z carries z's float rounding, |z| * 6e-8 (gelu's z reaches 60
+                // in these tails), on top of exp16's 3e-7 and a few float operations.
+                XCTAssertEqual(Double(y[i]), expected, accuracy: 1e-5 * abs(expected) + 1e-30, "\(name)(\(gates[i]))")
+            }
+        }
     }
 }
 
