@@ -7,9 +7,9 @@ import RecycleIntrinsics
 /// A 16-row group's weights for a block (a unit) are read once (4-bit ones unpacked to
 /// nibbles) and serve a tile of up to `maximumTile` columns; each `byteDot` multiplies four
 /// elements of all 16 rows by four of a column's bytes (broadcast), so no horizontal sums
-/// are needed. A column's high bytes and low bytes take one pass each:
-/// `Σ w q = 128 Σ w high + Σ w low`; a block quantized to 8 bits has no low bytes
-/// (`QuantizedActivations.fine`), and its low pass, which would add 0, is skipped.
+/// are needed. A 15-bit block's high bytes and low bytes take one pass each,
+/// `Σ w q = 128 Σ w high + Σ w low`; an 8-bit block's bytes one, `Σ w q = Σ w high`
+/// (`QuantizedActivations.fine` says which).
 ///
 /// Per (row, column) and block the integer sum is exact; the floating-point part is, for
 /// every block in order, `t = Float(sum) * d`, `acc = fma(t, xScale, acc)` and for Q4_1
@@ -39,52 +39,55 @@ struct IntegerMatmulJob {
     /// halve the unpacking per column (measured at N = 8 and 16: 8-10% faster passes).
     private static var maximumTile: Int { byteDotHasWideRegisters ? 8 : 4 }
 
-    /// `run` for one unit type: a function of its own per type, into which the tile
-    /// widths inline as constants (with the type switch inside the tiles, the optimizer
-    /// inlined only width 1 and left the others to one copy that tests `width` per block).
+    /// `run` for one unit type: a function of its own per type, which calls one
+    /// specialization of `tile` per width (a type, so that the width is a constant in each:
+    /// as an argument the optimizer left one outlined copy that tests it per block and column).
     private func run<U: IntegerUnit>(_: U.Type, groups: Range<Int>) {
         for g in groups {
             var n = 0
             while n < x.columns {
                 let width = x.columns - n >= Self.maximumTile ? Self.maximumTile : min(x.columns - n, 4)
                 switch width {
-                case 1: tile(U.self, group: g, column: n, width: 1)
-                case 2: tile(U.self, group: g, column: n, width: 2)
-                case 3: tile(U.self, group: g, column: n, width: 3)
-                case 4: tile(U.self, group: g, column: n, width: 4)
-                default: tile(U.self, group: g, column: n, width: 8)
+                case 1: tile(U.self, Width1.self, group: g, column: n)
+                case 2: tile(U.self, Width2.self, group: g, column: n)
+                case 3: tile(U.self, Width3.self, group: g, column: n)
+                case 4: tile(U.self, Width4.self, group: g, column: n)
+                default: tile(U.self, Width8.self, group: g, column: n)
                 }
                 n += width
             }
         }
     }
 
-    /// Columns `n ..< n + width` (`width` 1...4 or 8, a constant after inlining) of group `g`:
-    /// every block, one unit of type `U` at a time.
-    @inline(__always)
-    private func tile<U: IntegerUnit>(_: U.Type, group g: Int, column n: Int, width: Int) {
+    /// Columns `n ..< n + W.columns` of group `g`: every block, one unit of type `U` at a
+    /// time. Column `n + k`'s block `b` is activation block `b * columns + n + k`
+    /// (`QuantizedActivations` is block-major), so a tile's columns sit at fixed offsets
+    /// from one index per block.
+    private func tile<U: IntegerUnit, W: TileWidth>(_: U.Type, _: W.Type, group g: Int, column n: Int) {
+        let width = W.columns
         var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
                    SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-        let blocks = x.blocks
+        let blocks = x.blocks, columns = x.columns
         let units = UnsafeRawPointer(w.interleaved!) + g * blocks * U.bytes
+        // Wrapping arithmetic: indices are in range by construction, no overflow checks.
         for b in 0..<blocks {
-            let unit = U(units + b &* U.bytes)
-            unit.column(x, n, b, &acc.0)
-            if width > 1 { unit.column(x, n &+ 1, b, &acc.1) }
-            if width > 2 { unit.column(x, n &+ 2, b, &acc.2) }
-            if width > 3 { unit.column(x, n &+ 3, b, &acc.3) }
+            let unit = U(units + b &* U.bytes), i = b &* columns &+ n
+            unit.column(x, i, &acc.0)
+            if width > 1 { unit.column(x, i &+ 1, &acc.1) }
+            if width > 2 { unit.column(x, i &+ 2, &acc.2) }
+            if width > 3 { unit.column(x, i &+ 3, &acc.3) }
             if width > 4 {
-                unit.column(x, n &+ 4, b, &acc.4); unit.column(x, n &+ 5, b, &acc.5)
-                unit.column(x, n &+ 6, b, &acc.6); unit.column(x, n &+ 7, b, &acc.7)
+                unit.column(x, i &+ 4, &acc.4); unit.column(x, i &+ 5, &acc.5)
+                unit.column(x, i &+ 6, &acc.6); unit.column(x, i &+ 7, &acc.7)
             }
         }
         store(acc.0, group: g, column: n)
-        if width > 1 { store(acc.1, group: g, column: n + 1) }
-        if width > 2 { store(acc.2, group: g, column: n + 2) }
-        if width > 3 { store(acc.3, group: g, column: n + 3) }
+        if width > 1 { store(acc.1, group: g, column: n &+ 1) }
+        if width > 2 { store(acc.2, group: g, column: n &+ 2) }
+        if width > 3 { store(acc.3, group: g, column: n &+ 3) }
         if width > 4 {
-            store(acc.4, group: g, column: n + 4); store(acc.5, group: g, column: n + 5)
-            store(acc.6, group: g, column: n + 6); store(acc.7, group: g, column: n + 7)
+            store(acc.4, group: g, column: n &+ 4); store(acc.5, group: g, column: n &+ 5)
+            store(acc.6, group: g, column: n &+ 6); store(acc.7, group: g, column: n &+ 7)
         }
     }
 
@@ -99,14 +102,22 @@ struct IntegerMatmulJob {
     }
 }
 
+/// Columns of a tile: 1, 2, 3, 4 or 8.
+private protocol TileWidth { static var columns: Int { get } }
+private enum Width1: TileWidth { static var columns: Int { 1 } }
+private enum Width2: TileWidth { static var columns: Int { 2 } }
+private enum Width3: TileWidth { static var columns: Int { 3 } }
+private enum Width4: TileWidth { static var columns: Int { 4 } }
+private enum Width8: TileWidth { static var columns: Int { 8 } }
+
 /// A 16-row x 32-element unit of interleaved weights (`InterleavedBlocks`), read once and
 /// applied to a tile's columns.
 private protocol IntegerUnit {
     /// Bytes of one unit.
     static var bytes: Int { get }
     init(_ unit: UnsafeRawPointer)
-    /// Adds block `b` of column `n` into `a`.
-    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>)
+    /// Adds activation block `i` (a column's block: `QuantizedActivations`) into `a`.
+    func column(_ x: QuantizedActivations, _ i: Int, _ a: inout SIMD16<Float>)
 }
 
 /// The 32 nibbles per row of a Q4_1-style unit (256 bytes), unpacked once into eight
@@ -136,12 +147,12 @@ private struct NibblePlanes {
         return s &+ t
     }
 
-    /// `Σ n q` over block `b` of column `n`, exact.
+    /// `Σ n q` over activation block `i`, exact.
     @_transparent
-    func dot(_ x: QuantizedActivations, _ n: Int, _ b: Int) -> SIMD16<Int32> {
-        let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
-        let high = pass(x.high + at) &* SIMD16(repeating: 128)
-        return x.fine[n &* x.blocks &+ b] ? high &+ pass(x.low + at) : high
+    func dot(_ x: QuantizedActivations, _ i: Int) -> SIMD16<Int32> {
+        let at = 32 &* i  // wrapping: in range by construction, no overflow checks
+        let high = pass(x.high + at)
+        return x.fine[i] ? high &* SIMD16(repeating: 128) &+ pass(x.low + at) : high
     }
 }
 
@@ -159,9 +170,8 @@ private struct Q4_1Unit: IntegerUnit {
     }
 
     @_transparent
-    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
-        let s = nibbles.dot(x, n, b)
-        let i = n &* x.blocks &+ b
+    func column(_ x: QuantizedActivations, _ i: Int, _ a: inout SIMD16<Float>) {
+        let s = nibbles.dot(x, i)
         a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
         a = a.addingProduct(m, SIMD16(repeating: x.scaledSum[i]))
     }
@@ -182,9 +192,8 @@ private struct Q4_KUnit: IntegerUnit {
     }
 
     @_transparent
-    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
-        let s = nibbles.dot(x, n, b)
-        let i = n &* x.blocks &+ b
+    func column(_ x: QuantizedActivations, _ i: Int, _ a: inout SIMD16<Float>) {
+        let s = nibbles.dot(x, i)
         a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
         a = a.addingProduct(negatedMinimum, SIMD16(repeating: x.scaledSum[i]))
     }
@@ -193,41 +202,58 @@ private struct Q4_KUnit: IntegerUnit {
 /// One Q8_0 unit (16 rows x 32 weights, offset by 128), applied to columns.
 private struct Q8_0Unit: IntegerUnit {
     static var bytes: Int { 544 }
-    let unit: UnsafeRawPointer
+    /// The weight bytes of elements `4j ..< 4j + 4` of the 16 rows, `j` = 0...7: read once
+    /// for all the tile's columns.
+    let c0, c1, c2, c3, c4, c5, c6, c7: SIMD64<UInt8>
     let d: SIMD16<Float>
 
     @inline(__always)
     init(_ unit: UnsafeRawPointer) {
-        self.unit = unit
+        // Unaligned: a unit is 544 bytes, so only every other one starts on 64 bytes.
+        func chunk(_ j: Int) -> SIMD64<UInt8> { unit.loadUnaligned(fromByteOffset: 64 * j, as: SIMD64<UInt8>.self) }
+        c0 = chunk(0); c1 = chunk(1); c2 = chunk(2); c3 = chunk(3)
+        c4 = chunk(4); c5 = chunk(5); c6 = chunk(6); c7 = chunk(7)
         d = floats(unit.loadUnaligned(fromByteOffset: 512, as: SIMD16<Float16>.self))
     }
 
-    /// Weight bytes of elements `4j ..< 4j + 4` of the 16 rows.
+    /// Chunk `j` (a constant once the loops below are unrolled).
     @_transparent
-    func chunk(_ j: Int) -> SIMD64<UInt8> { unit.loadUnaligned(fromByteOffset: 64 &* j, as: SIMD64<UInt8>.self) }
+    func chunk(_ j: Int) -> SIMD64<UInt8> {
+        switch j {
+        case 0: c0
+        case 1: c1
+        case 2: c2
+        case 3: c3
+        case 4: c4
+        case 5: c5
+        case 6: c6
+        default: c7
+        }
+    }
 
     @_transparent
-    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
-        let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
-        let i = n &* x.blocks &+ b
+    func column(_ x: QuantizedActivations, _ i: Int, _ a: inout SIMD16<Float>) {
+        let at = 32 &* i  // wrapping: in range by construction, no overflow checks
         let fine = x.fine[i]
         var s: SIMD16<Int32>
         if byteDotTakesAnyUnsignedByte {
-            // Σ (u - 128) (128 qh + ql) over the offset weights u; -128 Σq starts the sum.
+            // Σ (u - 128) q = Σ u q - 128 Σq over the offset weights u, with q = 128 qh + ql
+            // (15 bits) or qh (8 bits).
             var h = (SIMD16<Int32>(), SIMD16<Int32>())  // two chains, as in Q4_1Unit
             for j in stride(from: 0, to: 8, by: 2) {
                 h.0 = byteDot(h.0, chunk(j), broadcast(x.high + at, 4 * j))
                 h.1 = byteDot(h.1, chunk(j + 1), broadcast(x.high + at, 4 * j + 4))
             }
-            s = (h.0 &+ h.1) &* SIMD16(repeating: 128) &+ SIMD16(repeating: x.offsetSum[i])
+            s = h.0 &+ h.1
             if fine {
                 var l = (SIMD16<Int32>(), SIMD16<Int32>())
                 for j in stride(from: 0, to: 8, by: 2) {
                     l.0 = byteDot(l.0, chunk(j), broadcast(x.low + at, 4 * j))
                     l.1 = byteDot(l.1, chunk(j + 1), broadcast(x.low + at, 4 * j + 4))
                 }
-                s &+= l.0 &+ l.1
+                s = s &* SIMD16(repeating: 128) &+ (l.0 &+ l.1)
             }
+            s &+= SIMD16(repeating: x.offsetSum[i])
         } else {
             // The same sum with u = 16 H + L in nibbles, which every byteDot takes exactly.
             var hh = SIMD16<Int32>(), lh = hh
@@ -236,15 +262,16 @@ private struct Q8_0Unit: IntegerUnit {
                 hh = byteDot(hh, highNibbles(u), vh); lh = byteDot(lh, lowNibbles(u), vh)
             }
             let sixteen = SIMD16<Int32>(repeating: 16)
-            s = (hh &* sixteen &+ lh) &* SIMD16(repeating: 128) &+ SIMD16(repeating: x.offsetSum[i])
+            s = hh &* sixteen &+ lh
             if fine {
                 var hl = SIMD16<Int32>(), ll = hl
                 for j in 0..<8 {
                     let u = chunk(j), vl = broadcast(x.low + at, 4 * j)
                     hl = byteDot(hl, highNibbles(u), vl); ll = byteDot(ll, lowNibbles(u), vl)
                 }
-                s &+= hl &* sixteen &+ ll
+                s = s &* SIMD16(repeating: 128) &+ hl &* sixteen &+ ll
             }
+            s &+= SIMD16(repeating: x.offsetSum[i])
         }
         a = a.addingProduct(floats(s) * d, SIMD16(repeating: x.scale[i]))
     }
@@ -264,9 +291,8 @@ private struct Q5_0Unit: IntegerUnit {
     }
 
     @_transparent
-    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
-        let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
-        let i = n &* x.blocks &+ b
+    func column(_ x: QuantizedActivations, _ i: Int, _ a: inout SIMD16<Float>) {
+        let at = 32 &* i  // wrapping: in range by construction, no overflow checks
         let fine = x.fine[i]
         let s = unsignedDot(unit, chunks: 0, x, at, fine: fine) &+ unsignedDot(unit, chunks: 4, x, at, fine: fine)
             &+ SIMD16(repeating: x.offsetSum[i] &>> 3)
@@ -290,9 +316,8 @@ private struct Q6_KUnit: IntegerUnit {
     }
 
     @_transparent
-    func column(_ x: QuantizedActivations, _ n: Int, _ b: Int, _ a: inout SIMD16<Float>) {
-        let at = n &* x.count &+ 32 &* b  // wrapping: in range by construction, no overflow checks
-        let i = n &* x.blocks &+ b
+    func column(_ x: QuantizedActivations, _ i: Int, _ a: inout SIMD16<Float>) {
+        let at = 32 &* i  // wrapping: in range by construction, no overflow checks
         let fine = x.fine[i]
         let s0 = unsignedDot(unit, chunks: 0, x, at, fine: fine) &+ SIMD16(repeating: -32 &* x.halfSum[2 &* i])
         let s1 = unsignedDot(unit, chunks: 4, x, at, fine: fine) &+ SIMD16(repeating: -32 &* x.halfSum[2 &* i &+ 1])
@@ -306,7 +331,7 @@ private struct Q6_KUnit: IntegerUnit {
 /// 4 first + 16`) of a unit of unsigned bytes, for the column's values at `at`: exact where
 /// every `u` is below 64 whichever `byteDot` was built (the AVX2 pair sums stay below
 /// 2 * 63 * 128 < 2^15). Two chains, so two dot products are in flight: the high and the
-/// low bytes, or (an 8-bit block, low bytes all 0) the high bytes' even and odd chunks.
+/// low bytes of a 15-bit block, or the even and odd chunks of an 8-bit block.
 @_transparent
 private func unsignedDot(_ unit: UnsafeRawPointer, chunks first: Int, _ x: QuantizedActivations, _ at: Int, fine: Bool) -> SIMD16<Int32> {
     var h = SIMD16<Int32>(), l = h
@@ -321,8 +346,7 @@ private func unsignedDot(_ unit: UnsafeRawPointer, chunks first: Int, _ x: Quant
             h = byteDot(h, unit.load(fromByteOffset: 64 &* j, as: SIMD64<UInt8>.self), broadcast(x.high + at, 4 &* j))
             l = byteDot(l, unit.load(fromByteOffset: 64 &* j &+ 64, as: SIMD64<UInt8>.self), broadcast(x.high + at, 4 &* j &+ 4))
         }
-        h &+= l
-        l = SIMD16<Int32>()
+        return h &+ l
     }
     return h &* SIMD16(repeating: 128) &+ l
 }

@@ -1,9 +1,9 @@
 /// How the integer matmul quantizes its input, per 32-element block of each column.
 ///
-/// Every block is held as 15-bit integers `q = 128 * high + low` (two signed bytes, each
-/// taking one pass of 8-bit dot products). A block quantized to 8 bits is the special case
-/// `q = 128 * q8`: its low bytes are all zero, and the matmul skips their pass, which halves
-/// that block's multiply-adds. The result is the same either way (the skipped pass adds 0).
+/// A block quantized to 15 bits is held as two signed bytes per element,
+/// `q = 128 * high + low`, each byte plane taking one pass of 8-bit dot products; a block
+/// quantized to 8 bits is one byte per element, `q = high`, and one pass: half the
+/// multiply-adds.
 public enum InputPrecision: Sendable {
     /// 15 bits in every block: top logits within 0.01 of a float computation on SmolLM2 and
     /// Gemma 3. The parity tests against Hugging Face use it, to hold the model's arithmetic
@@ -23,21 +23,23 @@ public enum InputPrecision: Sendable {
 }
 
 /// Activation columns quantized per 32-element block for the integer matmul (`InputPrecision`):
-/// `x[32b + j] ≈ scale[b] * q[32b + j]` with `q` in -16383...16383, kept as two signed bytes
-/// `q = 128 * high + low` with `high` in -128...127 and `low` in 0...127, so that 8-bit
-/// dot-product instructions handle it in two passes (`byteDot`).
+/// `x[32b + j] ≈ scale[b] * q[32b + j]`, with `q` in -16383...16383 kept as two signed bytes
+/// `q = 128 * high + low` (`high` in -128...127, `low` in 0...127) where the block has 15
+/// bits (`fine`), and `q = high` in -127...127 where it has 8 (`low` unused), so that 8-bit
+/// dot-product instructions handle it in two passes or one (`byteDot`).
 ///
 /// Per block, in f32: `a = max|x|`; the block takes 8 bits when `.adaptive` and
 /// `32 a <= 5 * Σ|x|` (the sum in the order of `sum` below), else 15. With `L` = 127 or
-/// 16383 levels: `d = a / L`, `q' = rint(x * (1 / d))` rounding half to even (numpy's
-/// `rint`; weights-tools/reference.py quantizes with the same f32 operations); 15 bits:
-/// `scale = d, q = q'`; 8 bits: `scale = d / 128, q = 128 q'` (the same values, low bytes
-/// 0). A block of zeros has scale 0 and q 0. Each block also keeps what the weight formats
-/// need of `Σq`: `scale * Σq` (the minimums of Q4_1 and Q4_K multiply it), `-128 * Σq` (Q8_0
+/// 16383 levels: `scale = a / L`, `q = rint(x * (1 / scale))` rounding half to even
+/// (numpy's `rint`; weights-tools/reference.py quantizes with the same f32 operations). A
+/// block of zeros has scale 0 and q 0. Each block also keeps what the weight formats need
+/// of `Σq`: `scale * Σq` (the minimums of Q4_1 and Q4_K multiply it), `-128 * Σq` (Q8_0
 /// weights are stored offset by 128; Q5_0's offset of 16 is an eighth of it) and the sums
 /// over each 16-element half (Q6_K, offset by 32, has a scale per half).
 ///
 /// Each column is quantized on its own, so a column's values never depend on the batch.
+/// The storage is block-major: column `n`'s block `b` is block `i = b * columns + n`, so the
+/// columns of a matmul tile sit at fixed offsets from one index per block.
 ///
 /// The pointers point into storage the caller owns (`matmul`'s temporary allocation) and
 /// are valid for that call only; worker threads only read them.
@@ -49,17 +51,17 @@ struct QuantizedActivations {
     let columns: Int
     /// Elements per column (a multiple of 32).
     let count: Int
-    /// `columns * count` high and low bytes, column after column.
+    /// `columns * count` high and low bytes, 32 per block `i`, at `32 i`.
     let high: UnsafeMutablePointer<Int8>
     let low: UnsafeMutablePointer<Int8>
-    /// Per column and block (`columns * count / 32` each).
+    /// Per block `i` (`columns * count / 32` each).
     let scale: UnsafeMutablePointer<Float>
     let scaledSum: UnsafeMutablePointer<Float>
     let offsetSum: UnsafeMutablePointer<Int32>
-    /// `Σq` over elements 0..<16 and over 16..<32 of each block (`2 * columns * count / 32`).
+    /// `Σq` over elements 0..<16 and over 16..<32 of block `i`, at `2 i` and `2 i + 1`.
     let halfSum: UnsafeMutablePointer<Int32>
-    /// Per column and block: false where the block has 8 bits (every low byte 0), so the
-    /// matmul may skip the low bytes' pass (`columns * count / 32`).
+    /// Per block `i`: true where the block has 15 bits (`high` and `low`), false where it
+    /// has 8 (`high` alone).
     let fine: UnsafeMutablePointer<Bool>
 
     var blocks: Int { count / 32 }
@@ -77,11 +79,11 @@ struct QuantizedActivations {
         offsetSum = (storage + 2 * values + 8 * blocks).bindMemory(to: Int32.self, capacity: 3 * blocks)
         halfSum = offsetSum + blocks
         fine = (storage + 2 * values + 20 * blocks).bindMemory(to: Bool.self, capacity: blocks)
-        // `.fine`: with a negative ratio only a block of zeros counts as 8-bit, all 0 either way.
+        // `.fine`: with a negative ratio only a block of zeros takes 8 bits, all 0 either way.
         let ratio = precision == .adaptive ? Self.coarseRatio : -1
         for n in 0..<columns {
             for b in 0..<(count / 32) {
-                quantizeBlock(x + n * stride + 32 * b, index: n * (count / 32) + b, coarseRatio: ratio)
+                quantizeBlock(x + n * stride + 32 * b, index: b * columns + n, coarseRatio: ratio)
             }
         }
     }
@@ -98,20 +100,22 @@ struct QuantizedActivations {
         let a0 = absolute(v0), a1 = absolute(v1)
         let amax = maximum(a0, a1)
         let coarse = amax * 32 <= coarseRatio * sum(a0 + a1)
-        let step = amax / (coarse ? 127 : Self.levels)
-        let inverse = step > 0 ? 1 / step : 0
-        var q0 = roundedToInt(v0 * SIMD16(repeating: inverse)), q1 = roundedToInt(v1 * SIMD16(repeating: inverse))
-        var d = step
-        if coarse {
-            q0 = q0 &<< 7; q1 = q1 &<< 7; d = step * (1 / 128)
-        }
+        let d = amax / (coarse ? 127 : Self.levels)
+        let inverse = d > 0 ? 1 / d : 0
+        let q0 = roundedToInt(v0 * SIMD16(repeating: inverse)), q1 = roundedToInt(v1 * SIMD16(repeating: inverse))
         fine[i] = !coarse
-        let seven = SIMD16<Int32>(repeating: 7), mask = SIMD16<Int32>(repeating: 127)
-        let h = UnsafeMutableRawPointer(high + 32 * i), l = UnsafeMutableRawPointer(low + 32 * i)
-        h.storeBytes(of: narrowed(q0 &>> seven), as: SIMD16<Int8>.self)
-        h.storeBytes(of: narrowed(q1 &>> seven), toByteOffset: 16, as: SIMD16<Int8>.self)
-        l.storeBytes(of: narrowed(q0 & mask), as: SIMD16<Int8>.self)
-        l.storeBytes(of: narrowed(q1 & mask), toByteOffset: 16, as: SIMD16<Int8>.self)
+        let h = UnsafeMutableRawPointer(high + 32 * i)
+        if coarse {
+            h.storeBytes(of: narrowed(q0), as: SIMD16<Int8>.self)
+            h.storeBytes(of: narrowed(q1), toByteOffset: 16, as: SIMD16<Int8>.self)
+        } else {
+            let seven = SIMD16<Int32>(repeating: 7), mask = SIMD16<Int32>(repeating: 127)
+            let l = UnsafeMutableRawPointer(low + 32 * i)
+            h.storeBytes(of: narrowed(q0 &>> seven), as: SIMD16<Int8>.self)
+            h.storeBytes(of: narrowed(q1 &>> seven), toByteOffset: 16, as: SIMD16<Int8>.self)
+            l.storeBytes(of: narrowed(q0 & mask), as: SIMD16<Int8>.self)
+            l.storeBytes(of: narrowed(q1 & mask), toByteOffset: 16, as: SIMD16<Int8>.self)
+        }
         let first = sum(q0), second = sum(q1), total = first &+ second
         scale[i] = d
         scaledSum[i] = Float(total) * d

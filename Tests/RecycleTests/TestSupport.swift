@@ -125,8 +125,8 @@ func checkGreedy(_ name: String, model: Model, precision: InputPrecision, prompt
 }
 
 /// One 32-element block of a matmul input as the integer matmul quantizes it, written out
-/// from docs/FORMAT.md ("Matmul arithmetic"), independently of the kernels: `x ≈ scale * q`
-/// with `q` on the 15-bit scale (an 8-bit block's `q` are multiples of 128).
+/// from docs/FORMAT.md ("Matmul arithmetic"), independently of the kernels: `x ≈ scale * q`,
+/// `|q| <= 127` where the block takes 8 bits, `<= 16383` where it takes 15.
 func quantizedInputBlock(_ block: ArraySlice<Float>, _ precision: InputPrecision) -> (scale: Float, q: [Int], eightBit: Bool) {
     precondition(block.count == 32)
     let x = Array(block), magnitudes = x.map(abs)
@@ -138,8 +138,7 @@ func quantizedInputBlock(_ block: ArraySlice<Float>, _ precision: InputPrecision
         partial = (0..<half).map { partial[$0] + partial[$0 + half] }
     }
     let eightBit = precision == .adaptive && amax * 32 <= 5 * partial[0]
-    let step = amax / (eightBit ? 127 : 16383)
-    let inverse: Float = step > 0 ? 1 / step : 0
-    let q = x.map { Int(($0 * inverse).rounded(.toNearestOrEven)) * (eightBit ? 128 : 1) }
-    return (eightBit ? step / 128 : step, q, eightBit)
+    let scale = amax / (eightBit ? 127 : 16383)
+    let inverse: Float = scale > 0 ? 1 / scale : 0
+    return (scale, x.map { Int(($0 * inverse).rounded(.toNearestOrEven)) }, eightBit)
 }
