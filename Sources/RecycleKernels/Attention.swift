@@ -74,10 +74,21 @@ public func attend(
     @inline(__always) func before(_ q: AttentionQuery) -> Int { min(sharedStart, q.prefix) - q.first }
     @inline(__always) func after(_ q: AttentionQuery) -> Int { min(sharedEnd, q.prefix) - q.first }
 
-    // Scores: the shared slots once for all queries, then each query's own.
-    for j in sharedStart..<sharedEnd {
-        let k = keys + j * stride
-        for (i, q) in queries.enumerated() { row(i)[j - q.first] = dot16(q.query, k, count: headDim) * scale }
+    // Scores: the shared slots once for all queries, then each query's own. Four keys at a
+    // time per query (`dots`), so that four dot products are in flight instead of one chain.
+    for (i, q) in queries.enumerated() {
+        let s = row(i) - q.first
+        var j = sharedStart
+        while j + 4 <= sharedEnd {
+            let k = keys + j * stride
+            let t = dots(q.query, k, k + stride, k + 2 * stride, k + 3 * stride, count: headDim)
+            s[j] = t.0 * scale; s[j + 1] = t.1 * scale; s[j + 2] = t.2 * scale; s[j + 3] = t.3 * scale
+            j += 4
+        }
+        while j < sharedEnd {
+            s[j] = dot16(q.query, keys + j * stride, count: headDim) * scale
+            j += 1
+        }
     }
     var totals = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
     for (i, q) in queries.enumerated() {
@@ -88,49 +99,124 @@ public func attend(
         withUnsafeMutableBytes(of: &totals) { $0.storeBytes(of: total, toByteOffset: 4 * i, as: Float.self) }
     }
 
-    // out = Σ_j p_j v_j / total, 16 dimensions at a time, in position order: each query's
-    // slots before the shared run, the shared run, then each query's slots after it. The
-    // shared slots go in runs of 16: a run's values (1 kB) stay in L1 while every query adds
-    // them to its accumulator, which lives in a register within the run and in `out`
-    // between runs.
+    // out = Σ_j p_j v_j / total, in position order: each query's slots before the shared
+    // run, the shared run, then each query's slots after it. 64 dimensions at a time (four
+    // independent accumulator chains, `Accumulator`), 16 where fewer are left. The shared
+    // slots go in runs of 16: a run's values stay in L1 while every query adds them to its
+    // accumulators, which live in registers within the run and in `out` between runs.
     var d = 0
     while d < headDim {
-        /// Adds the query's visible slots `range` (indices into its scores) into `out`.
-        @inline(__always) func accumulate(_ i: Int, _ q: AttentionQuery, _ range: Range<Int>) {
-            let o = UnsafeMutableRawPointer(q.out + d), p = row(i)
-            var sum = o.loadUnaligned(as: SIMD16<Float>.self)
-            for j in range {
-                let v = UnsafeRawPointer(values + q.slot(j) * stride + d).loadUnaligned(as: SIMD16<Float>.self)
-                sum = sum.addingProduct(SIMD16(repeating: p[j]), v)
+        let width = headDim - d >= 64 ? 4 : 1
+        @inline(__always) func sweep<A: Accumulator>(_: A.Type) {
+            /// Adds the query's visible slots `range` (indices into its scores) into `out`.
+            @inline(__always) func accumulate(_ i: Int, _ q: AttentionQuery, _ range: Range<Int>) {
+                let p = row(i)
+                var sum = A(q.out + d)
+                for j in range { sum.add(p[j], values + q.slot(j) * stride + d) }
+                sum.store(q.out + d)
             }
-            o.storeBytes(of: sum, as: SIMD16<Float>.self)
-        }
-        for (i, q) in queries.enumerated() {
-            UnsafeMutableRawPointer(q.out + d).storeBytes(of: SIMD16<Float>(), as: SIMD16<Float>.self)
-            accumulate(i, q, 0..<before(q))
-        }
-        var j0 = sharedStart
-        while j0 < sharedEnd {
-            let j1 = min(j0 + 16, sharedEnd)
             for (i, q) in queries.enumerated() {
-                let o = UnsafeMutableRawPointer(q.out + d), p = row(i) - q.first
-                var sum = o.loadUnaligned(as: SIMD16<Float>.self)
-                for j in j0..<j1 {
-                    let v = UnsafeRawPointer(values + j * stride + d).loadUnaligned(as: SIMD16<Float>.self)
-                    sum = sum.addingProduct(SIMD16(repeating: p[j]), v)
-                }
-                o.storeBytes(of: sum, as: SIMD16<Float>.self)
+                A.zero(q.out + d)
+                accumulate(i, q, 0..<before(q))
             }
-            j0 = j1
+            var j0 = sharedStart
+            while j0 < sharedEnd {
+                let j1 = min(j0 + 16, sharedEnd)
+                for (i, q) in queries.enumerated() {
+                    let p = row(i) - q.first
+                    var sum = A(q.out + d)
+                    for j in j0..<j1 { sum.add(p[j], values + j * stride + d) }
+                    sum.store(q.out + d)
+                }
+                j0 = j1
+            }
+            for (i, q) in queries.enumerated() {
+                accumulate(i, q, after(q)..<q.visible)
+                let total = withUnsafeBytes(of: totals) { $0.load(fromByteOffset: 4 * i, as: Float.self) }
+                var sum = A(q.out + d)
+                sum.scale(by: 1 / total)
+                sum.store(q.out + d)
+            }
         }
-        for (i, q) in queries.enumerated() {
-            accumulate(i, q, after(q)..<q.visible)
-            let o = UnsafeMutableRawPointer(q.out + d)
-            let total = withUnsafeBytes(of: totals) { $0.load(fromByteOffset: 4 * i, as: Float.self) }
-            o.storeBytes(of: o.loadUnaligned(as: SIMD16<Float>.self) * SIMD16(repeating: 1 / total), as: SIMD16<Float>.self)
-        }
-        d += 16
+        if width == 4 { sweep(Accumulator64.self) } else { sweep(Accumulator16.self) }
+        d += 16 * width
     }
+}
+
+/// `count` (a multiple of 16) dimensions of a query's output being summed: one SIMD16
+/// chain per 16 dimensions, each `sum = fma(p, v, sum)` in position order, so a dimension's
+/// value does not depend on how many are summed side by side.
+private protocol Accumulator {
+    /// Loads the partial sums at `out`.
+    init(_ out: UnsafeMutablePointer<Float>)
+    /// `sum += p * v` for the value row at `v`.
+    mutating func add(_ p: Float, _ v: UnsafePointer<Float>)
+    /// `sum *= s`.
+    mutating func scale(by s: Float)
+    func store(_ out: UnsafeMutablePointer<Float>)
+    static func zero(_ out: UnsafeMutablePointer<Float>)
+}
+
+private struct Accumulator16: Accumulator {
+    var a: SIMD16<Float>
+    @inline(__always) init(_ out: UnsafeMutablePointer<Float>) { a = UnsafeRawPointer(out).loadUnaligned(as: SIMD16<Float>.self) }
+    @inline(__always) mutating func add(_ p: Float, _ v: UnsafePointer<Float>) {
+        a = a.addingProduct(SIMD16(repeating: p), UnsafeRawPointer(v).loadUnaligned(as: SIMD16<Float>.self))
+    }
+    @inline(__always) mutating func scale(by s: Float) { a *= SIMD16(repeating: s) }
+    @inline(__always) func store(_ out: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(out).storeBytes(of: a, as: SIMD16<Float>.self) }
+    @inline(__always) static func zero(_ out: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(out).storeBytes(of: SIMD16<Float>(), as: SIMD16<Float>.self)
+    }
+}
+
+private struct Accumulator64: Accumulator {
+    var a0, a1, a2, a3: SIMD16<Float>
+    @inline(__always) init(_ out: UnsafeMutablePointer<Float>) {
+        let o = UnsafeRawPointer(out)
+        a0 = o.loadUnaligned(as: SIMD16<Float>.self); a1 = o.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        a2 = o.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self); a3 = o.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
+    }
+    @inline(__always) mutating func add(_ p: Float, _ v: UnsafePointer<Float>) {
+        let r = UnsafeRawPointer(v), pp = SIMD16<Float>(repeating: p)
+        a0 = a0.addingProduct(pp, r.loadUnaligned(as: SIMD16<Float>.self))
+        a1 = a1.addingProduct(pp, r.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+        a2 = a2.addingProduct(pp, r.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self))
+        a3 = a3.addingProduct(pp, r.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+    }
+    @inline(__always) mutating func scale(by s: Float) {
+        let ss = SIMD16<Float>(repeating: s)
+        a0 *= ss; a1 *= ss; a2 *= ss; a3 *= ss
+    }
+    @inline(__always) func store(_ out: UnsafeMutablePointer<Float>) {
+        let o = UnsafeMutableRawPointer(out)
+        o.storeBytes(of: a0, as: SIMD16<Float>.self); o.storeBytes(of: a1, toByteOffset: 64, as: SIMD16<Float>.self)
+        o.storeBytes(of: a2, toByteOffset: 128, as: SIMD16<Float>.self); o.storeBytes(of: a3, toByteOffset: 192, as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func zero(_ out: UnsafeMutablePointer<Float>) { Accumulator64(zeros: ()).store(out) }
+    @inline(__always) private init(zeros: Void) { a0 = SIMD16(); a1 = a0; a2 = a0; a3 = a0 }
+}
+
+/// `dot16(q, k_m)` for four keys at once: the same operations for each, in four
+/// independent chains.
+@inline(__always)
+private func dots(
+    _ q: UnsafePointer<Float>, _ k0: UnsafePointer<Float>, _ k1: UnsafePointer<Float>,
+    _ k2: UnsafePointer<Float>, _ k3: UnsafePointer<Float>, count: Int
+) -> (Float, Float, Float, Float) {
+    let rq = UnsafeRawPointer(q), r0 = UnsafeRawPointer(k0), r1 = UnsafeRawPointer(k1)
+    let r2 = UnsafeRawPointer(k2), r3 = UnsafeRawPointer(k3)
+    var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0
+    var i = 0
+    while i < count {
+        let o = 4 * i, v = rq.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+        a0 = a0.addingProduct(v, r0.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        a1 = a1.addingProduct(v, r1.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        a2 = a2.addingProduct(v, r2.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        a3 = a3.addingProduct(v, r3.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self))
+        i += 16
+    }
+    return (horizontalSum(a0), horizontalSum(a1), horizontalSum(a2), horizontalSum(a3))
 }
 
 /// Queries one `attend` call takes: its accumulators stay in registers.

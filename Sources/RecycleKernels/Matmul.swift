@@ -11,12 +11,15 @@
 ///
 /// Machine code of the integer matmul, and the Swift that produces it. The code is in
 /// `objdump -d .build/release/RecycleKernels.build/Matmul.swift.o` (the optimizer emits
-/// `IntegerMatmulJob.run`'s per-unit-type specializations in this file, its caller), one
-/// function per weight type, each with the tile widths inlined as constants:
+/// `IntegerMatmulJob`'s specializations in this file, its caller): one function per weight
+/// type and tile width (`tile<U, W>`), with no calls and, at width 8 on AVX-512, no vector
+/// spills; the tile's columns are addressed as constant offsets from one index register.
 /// - AVX-512 VNNI build: per 16 rows x 4 elements x column, one `vpdpbusd zmm, zmm,
 ///   dword [mem]{1to16}`: `byteDot` (a `Builtin` intrinsic, RecycleIntrinsics) with the
 ///   column's four bytes as `SIMD16<Int32>(repeating: load(Int32))`, which LLVM folds into
-///   the embedded broadcast. No Swift SIMD pattern we tried (widen u8/i8 to Int32 or
+///   the embedded broadcast. Per unit and column: 8 for an 8-bit block, 16 for a 15-bit one
+///   (the low bytes' 8 behind a `cmpb`/`jne` on the block's `fine` flag); the Width8 Q4_1
+///   tile holds 128. No Swift SIMD pattern we tried (widen u8/i8 to Int32 or
 ///   Int16, multiply, add neighbours) gave `vpdpbusd` or `vpmaddubsw`: LLVM emits `vpmulld`
 ///   and shuffles. Widening to Int16 and adding even and odd products does give `vpmaddwd`.
 /// - AVX2 build (`RECYCLE_TARGET_CPU=haswell`): the same `byteDot` becomes `vpmaddubsw` +
@@ -27,7 +30,7 @@
 ///   scales are `vmulps zmm` memory operands); sums: `vcvtdq2ps`; then `vmulps` and
 ///   `vfmadd231ps` with the column's scale as an embedded broadcast (or `vbroadcastss`).
 /// - Q5_0 and Q6_K (unsigned bytes below 64, so one `byteDot` per four elements on every
-///   build): per unit and column 8 chunk loads, 16 `vpdpbusd` with embedded broadcasts, the
+///   build): per unit and column 8 chunk loads, 8 or 16 `vpdpbusd` with embedded broadcasts, the
 ///   offset sums as `sar $3` (Q5_0) or `shl $5; neg` (Q6_K) + `vpbroadcastd`; Q6_K then two
 ///   `vcvtdq2ps` + `vmulps` + `vfmadd` in a row. No calls (no `fmaf`, no outlined SIMD
 ///   helpers) in any of the five; nor in the AVX2 build, which has no zmm.
