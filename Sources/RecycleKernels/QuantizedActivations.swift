@@ -5,8 +5,8 @@
 /// quantized to 8 bits is one byte per element, `q = high`, and one pass: half the
 /// multiply-adds.
 public enum InputPrecision: Sendable {
-    /// 15 bits in every block: top logits within 0.01 of a float computation on SmolLM2 and
-    /// Gemma 3. The parity tests against Hugging Face use it, to hold the model's arithmetic
+    /// 15 bits in every block: top logits within 0.013 of Hugging Face's float computation on
+    /// SmolLM2 and Gemma 3. The parity tests against Hugging Face use it, to hold the model's arithmetic
     /// to a tight tolerance.
     case fine
     /// 8 bits in a block whose largest magnitude is at most `QuantizedActivations.coarseRatio`
