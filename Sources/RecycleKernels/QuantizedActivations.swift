@@ -6,8 +6,8 @@
 /// multiply-adds.
 public enum InputPrecision: Sendable {
     /// 15 bits in every block: top logits within 0.013 of Hugging Face's float computation on
-    /// SmolLM2 and Gemma 3. The parity tests against Hugging Face use it, to hold the model's arithmetic
-    /// to a tight tolerance.
+    /// SmolLM2 and Gemma 3. The parity tests against Hugging Face use it, to hold the model's
+    /// arithmetic to a tight tolerance.
     case fine
     /// 8 bits in a block whose largest magnitude is at most `QuantizedActivations.coarseRatio`
     /// (5) times its mean magnitude, 15 bits in the rest: the blocks with an outlier (a few
