@@ -29,10 +29,10 @@ public enum InputPrecision: Sendable {
 /// dot-product instructions handle it in two passes or one (`byteDot`).
 ///
 /// Per block, in f32: `a = max|x|`; the block takes 8 bits when `.adaptive` and
-/// `32 a <= 5 * Σ|x|` (the sum in the order of `sum` below), else 15. With `L` = 127 or
-/// 16383 levels: `scale = a / L`, `q = rint(x * (1 / scale))` rounding half to even
-/// (numpy's `rint`; weights-tools/reference.py quantizes with the same f32 operations). A
-/// block of zeros has scale 0 and q 0. Each block also keeps what the weight formats need
+/// `32 a <= 5 * Σ|x|` (the two 16-element halves added, then `horizontalSum`), else 15.
+/// With `L` = 127 or 16383 levels: `scale = a / L`, `q = rint(x * (1 / scale))` rounding
+/// half to even (numpy's `rint`; weights-tools/reference.py quantizes with the same f32
+/// operations). A block of zeros has scale 0 and q 0. Each block also keeps what the weight formats need
 /// of `Σq`: `scale * Σq` (the minimums of Q4_1 and Q4_K multiply it), `-128 * Σq` (Q8_0
 /// weights are stored offset by 128; Q5_0's offset of 16 is an eighth of it) and the sums
 /// over each 16-element half (Q6_K, offset by 32, has a scale per half).
@@ -99,7 +99,7 @@ struct QuantizedActivations {
         let v1 = raw.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         let a0 = absolute(v0), a1 = absolute(v1)
         let amax = maximum(a0, a1)
-        let coarse = amax * 32 <= coarseRatio * sum(a0 + a1)
+        let coarse = amax * 32 <= coarseRatio * horizontalSum(a0 + a1)
         let d = amax / (coarse ? 127 : Self.levels)
         let inverse = d > 0 ? 1 / d : 0
         let q0 = roundedToInt(v0 * SIMD16(repeating: inverse)), q1 = roundedToInt(v1 * SIMD16(repeating: inverse))
@@ -154,14 +154,6 @@ private func roundedToInt(_ v: SIMD16<Float>) -> SIMD16<Int32> {
 @inline(__always)
 private func narrowed(_ v: SIMD16<Int32>) -> SIMD16<Int8> {
     SIMD16<Int8>(truncatingIfNeeded: v)
-}
-
-@inline(__always)
-private func sum(_ v: SIMD16<Float>) -> Float {
-    let a = v.lowHalf + v.highHalf
-    let b = a.lowHalf + a.highHalf
-    let c = b.lowHalf + b.highHalf
-    return c[0] + c[1]
 }
 
 @inline(__always)
