@@ -27,10 +27,14 @@ final class TraceTests: XCTestCase {
     /// are the generated tokens; every accepted path is a root-first path of its tree, each
     /// accepted node being the model's own choice at its parent, and the walk stops where no
     /// child is that choice; every drafted node says where it came from.
+    ///
+    /// Sampling at temperature 0.5: the answer still counts (at 0.8 the sample was a
+    /// different ramble for each small change of the arithmetic, and with seed 7 it came to
+    /// accept no draft after Part 10's kernels), so drafts are accepted (seeds 1, 2 and 7 tried).
     func testTraceIsAFaithfulRecordOfEveryPass() throws {
         let directory = try temporaryDirectory()
         for drafter in [["--drafter", "recycle", "--tree", "2.2.2-l2"], ["--drafter", "hybrid"], ["--drafter", "suffix"],
-                        ["--drafter", "pld"], ["--drafter", "none"], ["--drafter", "hybrid", "--temp", "0.8", "--seed", "7"]] {
+                        ["--drafter", "pld"], ["--drafter", "none"], ["--drafter", "hybrid", "--temp", "0.5", "--seed", "7"]] {
             let path = directory + "/\(drafter[1]).jsonl"
             let plain = try generate(drafter)
             let traced = try generate(drafter + ["--trace", path])
