@@ -66,6 +66,16 @@ def _kernel_sum(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def eight_bit_blocks(magnitudes: np.ndarray, inputs: str) -> np.ndarray:
+    """Which blocks (|x| in float32, blocks of 32 on the last axis) take 8 bits: with
+    "adaptive", those where 32 max|x| <= COARSE_RATIO Σ|x|; none otherwise. Shape: the
+    blocks', with a last axis of 1."""
+    amax = magnitudes.max(axis=-1, keepdims=True)
+    if inputs != "adaptive":
+        return np.zeros_like(amax, dtype=bool)
+    return amax * np.float32(32) <= COARSE_RATIO * _kernel_sum(magnitudes)
+
+
 def quantize_activations(x: np.ndarray, inputs: str = "adaptive") -> np.ndarray:
     """Each 32-element block of each row as the runtime's integer matmul sees it, all in
     float32: a = max|x|; 8 bits if inputs is "adaptive" and 32 a <= 5 Σ|x|, else 15;
@@ -74,10 +84,7 @@ def quantize_activations(x: np.ndarray, inputs: str = "adaptive") -> np.ndarray:
     blocks = x.astype(np.float32).reshape(*x.shape[:-1], -1, 32)
     magnitudes = np.abs(blocks)
     amax = magnitudes.max(axis=-1, keepdims=True)
-    if inputs == "adaptive":
-        eight = amax * np.float32(32) <= COARSE_RATIO * _kernel_sum(magnitudes)
-    else:
-        eight = np.zeros_like(amax, dtype=bool)
+    eight = eight_bit_blocks(magnitudes, inputs)
     step = (amax / np.where(eight, np.float32(127), np.float32(16383))).astype(np.float32)
     with np.errstate(divide="ignore"):
         inverse = np.where(step > 0, np.float32(1) / step, np.float32(0)).astype(np.float32)
