@@ -39,10 +39,12 @@ public struct AttentionQuery {
 /// Scaled dot-product attention of several query heads that read the same key/value head
 /// (the query heads of a GQA group, for one token or for all the nodes of a draft tree).
 ///
-/// The leading slots every query sees (`max(first) ..< min(prefix)`) are swept once for
-/// all of them: each key and value is loaded once and used by every query, instead of once
-/// per query head and token. Each query visits its other slots alone: those before the
-/// shared run (a sliding window that starts earlier) and those after it.
+/// The leading slots every query sees (`max(first) ..< min(prefix)`) form a shared run.
+/// Its values are swept once for all the queries, in runs of 16 slots that stay in L1;
+/// its keys are read by each query in turn, four at a time (`dots`: four dot products in
+/// flight), so a key is loaded once per query from L1 or L2 (sharing the key loads across
+/// queries as well is not done yet). Each query visits its other slots alone: those before
+/// the shared run (a sliding window that starts earlier) and those after it.
 ///
 /// Batch invariance: a query's output depends only on its query and on the keys and
 /// values it sees, never on the other queries of the call. For each query the operations
@@ -74,8 +76,8 @@ public func attend(
     @inline(__always) func before(_ q: AttentionQuery) -> Int { min(sharedStart, q.prefix) - q.first }
     @inline(__always) func after(_ q: AttentionQuery) -> Int { min(sharedEnd, q.prefix) - q.first }
 
-    // Scores: the shared slots once for all queries, then each query's own. Four keys at a
-    // time per query (`dots`), so that four dot products are in flight instead of one chain.
+    // Scores: per query, the shared slots four keys at a time (`dots`, four dot products in
+    // flight instead of one chain), then its own slots.
     for (i, q) in queries.enumerated() {
         let s = row(i) - q.first
         var j = sharedStart
