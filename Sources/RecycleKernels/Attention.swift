@@ -40,11 +40,10 @@ public struct AttentionQuery {
 /// (the query heads of a GQA group, for one token or for all the nodes of a draft tree).
 ///
 /// The leading slots every query sees (`max(first) ..< min(prefix)`) form a shared run.
-/// Its values are swept once for all the queries, in runs of 16 slots that stay in L1;
-/// its keys are read by each query in turn, four at a time (`dots`: four dot products in
-/// flight), so a key is loaded once per query from L1 or L2 (sharing the key loads across
-/// queries as well is not done yet). Each query visits its other slots alone: those before
-/// the shared run (a sliding window that starts earlier) and those after it.
+/// Its keys and then its values are swept once for all the queries, in runs of 16 slots
+/// that stay in L1 while every query uses them, so each comes from memory once per call.
+/// Each query visits its other slots alone: those before the shared run (a sliding window
+/// that starts earlier) and those after it.
 ///
 /// Batch invariance: a query's output depends only on its query and on the keys and
 /// values it sees, never on the other queries of the call. For each query the operations
@@ -76,22 +75,29 @@ public func attend(
     @inline(__always) func before(_ q: AttentionQuery) -> Int { min(sharedStart, q.prefix) - q.first }
     @inline(__always) func after(_ q: AttentionQuery) -> Int { min(sharedEnd, q.prefix) - q.first }
 
-    // Scores: per query, the shared slots four keys at a time (`dots`, four dot products in
-    // flight instead of one chain), then its own slots.
-    for (i, q) in queries.enumerated() {
-        let s = row(i) - q.first
-        var j = sharedStart
-        while j + 4 <= sharedEnd {
-            let k = keys + j * stride
-            let t = dots(q.query, k, k + stride, k + 2 * stride, k + 3 * stride, count: headDim)
-            s[j] = t.0 * scale; s[j + 1] = t.1 * scale; s[j + 2] = t.2 * scale; s[j + 3] = t.3 * scale
-            j += 4
+    // Scores of the shared run, in runs of 16 keys that stay in L1 while every query's
+    // scores against them are computed (four keys at a time, `dots`: four dot products in
+    // flight instead of one chain), so each key comes from memory once per call.
+    var k0 = sharedStart
+    while k0 < sharedEnd {
+        let k1 = min(k0 + 16, sharedEnd)
+        for (i, q) in queries.enumerated() {
+            let s = row(i) - q.first
+            var j = k0
+            while j + 4 <= k1 {
+                let k = keys + j * stride
+                let t = dots(q.query, k, k + stride, k + 2 * stride, k + 3 * stride, count: headDim)
+                s[j] = t.0 * scale; s[j + 1] = t.1 * scale; s[j + 2] = t.2 * scale; s[j + 3] = t.3 * scale
+                j += 4
+            }
+            while j < k1 {
+                s[j] = dot16(q.query, keys + j * stride, count: headDim) * scale
+                j += 1
+            }
         }
-        while j < sharedEnd {
-            s[j] = dot16(q.query, keys + j * stride, count: headDim) * scale
-            j += 1
-        }
+        k0 = k1
     }
+    // Then each query's own slots, and its softmax.
     var totals = (Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0), Float(0))
     for (i, q) in queries.enumerated() {
         let s = row(i)
