@@ -68,7 +68,7 @@ public final class Transformer: @unchecked Sendable {
         precondition(contextLength >= 1 && contextLength <= c.contextLength, "context length out of range")
         self.weights = weights
         self.config = c
-        self.cache = KVCache(layers: c.layers, capacity: contextLength, kvDim: c.kvDim)
+        self.cache = KVCache(layers: c.layers, capacity: contextLength, heads: c.kvHeads, headDim: c.headDim)
         self.pool = WorkerPool(threads: threads)
         self.precision = precision
         let tables = Dictionary(uniqueKeysWithValues: c.ropeBases.map {
@@ -107,10 +107,7 @@ public final class Transformer: @unchecked Sendable {
         precondition(path.first == 0 && start + path.count <= cache.capacity, "not a path of the last tree")
         for (j, node) in path.enumerated() where node != j {
             precondition(node > j, "a path's nodes come in tree order")
-            for l in 0..<config.layers {
-                cache.keys(layer: l, position: start + j).update(from: cache.keys(layer: l, position: start + node), count: config.kvDim)
-                cache.values(layer: l, position: start + j).update(from: cache.values(layer: l, position: start + node), count: config.kvDim)
-            }
+            cache.move(from: start + node, to: start + j)
         }
         cache.count = start + path.count
     }
@@ -136,19 +133,19 @@ public final class Transformer: @unchecked Sendable {
         for (l, layer) in weights.layers.enumerated() {
             // Attention block. Token i's keys and values go to cache slot start + i.
             for i in 0..<n { rmsNorm(b.x + i * d, weight: layer.attentionNorm, out: b.xb + i * d, count: d, eps: eps) }
-            let keys = cache.keys(layer: l, position: start), values = cache.values(layer: l, position: start)
             matmul([MatmulOutput(layer.query, y: b.q, yStride: c.queryDim),
-                    MatmulOutput(layer.key, y: keys, yStride: c.kvDim),
-                    MatmulOutput(layer.value, y: values, yStride: c.kvDim)],
+                    MatmulOutput(layer.key, y: b.k, yStride: c.kvDim),
+                    MatmulOutput(layer.value, y: b.v, yStride: c.kvDim)],
                    x: b.xb, xStride: d, columns: n, precision: precision, pool: pool)
             if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
                 normalize(b.q, count: n * c.heads, width: c.headDim, weight: queryNorm, eps: eps)
-                normalize(keys, count: n * c.kvHeads, width: c.headDim, weight: keyNorm, eps: eps)
+                normalize(b.k, count: n * c.kvHeads, width: c.headDim, weight: keyNorm, eps: eps)
             }
             for i in 0..<n {
                 ropes[l].apply(b.q + i * c.queryDim, heads: c.heads, position: layout.positions[i])
-                ropes[l].apply(keys + i * c.kvDim, heads: c.kvHeads, position: layout.positions[i])
+                ropes[l].apply(b.k + i * c.kvDim, heads: c.kvHeads, position: layout.positions[i])
             }
+            cache.store(layer: l, position: start, count: n, keys: b.k, values: b.v)
             let sliding = c.window(layer: l) != nil
             attention(layer: l, layout: sliding ? windowedLayout! : layout, tokens: n, scale: attentionScale)
             matmul(layer.attentionOutput, x: b.attention, xStride: c.queryDim, y: b.xb, yStride: d, columns: n, precision: precision, pool: pool)
@@ -198,7 +195,6 @@ public final class Transformer: @unchecked Sendable {
     private func attention(layer l: Int, layout: AttentionLayout, tokens n: Int, scale: Float) {
         let c = config, b = buffers
         let group = c.heads / c.kvHeads
-        let keys = cache.keys(layer: l, position: 0), values = cache.values(layer: l, position: 0)
         // Enough runs per head to give every thread work; how queries are grouped never
         // changes what each computes (see `attend`).
         let runs = min(n, max(1, (2 * pool.threads + c.kvHeads - 1) / c.kvHeads))
@@ -212,7 +208,7 @@ public final class Transformer: @unchecked Sendable {
                             var count = 0
                             func sweep() {
                                 attend(UnsafeBufferPointer(rebasing: batch[0..<count]),
-                                       keys: keys + g * c.headDim, values: values + g * c.headDim, stride: c.kvDim,
+                                       keys: cache.keys(layer: l, head: g), values: cache.values(layer: l, head: g), stride: c.headDim,
                                        headDim: c.headDim, scale: scale, scores: scores.baseAddress!, scoreStride: scoreStride)
                                 count = 0
                             }
@@ -238,20 +234,24 @@ public final class Transformer: @unchecked Sendable {
 /// Activation scratch for up to `tokens` tokens per forward pass.
 private final class Buffers: @unchecked Sendable {
     let tokens: Int
-    let x, xb, q, attention, gate, up: UnsafeMutablePointer<Float>
+    /// `k` and `v` hold the new tokens' keys and values as the projections write them (a
+    /// token's heads side by side) until `KVCache.store` files them by head.
+    let x, xb, q, k, v, attention, gate, up: UnsafeMutablePointer<Float>
 
     init(tokens: Int, config c: ModelConfig?) {
         self.tokens = tokens
-        let d = c?.modelDim ?? 0, qd = c?.queryDim ?? 0, f = c?.ffnDim ?? 0
+        let d = c?.modelDim ?? 0, qd = c?.queryDim ?? 0, kvd = c?.kvDim ?? 0, f = c?.ffnDim ?? 0
         x = .allocate(capacity: tokens * d)
         xb = .allocate(capacity: tokens * d)
         q = .allocate(capacity: tokens * qd)
+        k = .allocate(capacity: tokens * kvd)
+        v = .allocate(capacity: tokens * kvd)
         attention = .allocate(capacity: tokens * qd)
         gate = .allocate(capacity: tokens * f)
         up = .allocate(capacity: tokens * f)
     }
 
     deinit {
-        for p in [x, xb, q, attention, gate, up] { p.deallocate() }
+        for p in [x, xb, q, k, v, attention, gate, up] { p.deallocate() }
     }
 }
