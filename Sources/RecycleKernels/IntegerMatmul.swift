@@ -34,25 +34,32 @@ struct IntegerMatmulJob {
         }
     }
 
-    /// Columns per tile: 8 where the build has 32 vector registers (AVX-512), whose
-    /// accumulators and eight nibble planes then stay in registers; 4 elsewhere. Eight
-    /// halve the unpacking per column (measured at N = 8 and 16: 8-10% faster passes).
-    private static var maximumTile: Int { byteDotHasWideRegisters ? 8 : 4 }
+    /// Columns per tile where the build has 32 vector registers (AVX-512): 16 for units
+    /// that hold their weights in registers for the whole tile (`IntegerUnit.holdsWeights`:
+    /// 16 accumulators and eight planes fit, and the unpacking per column halves against 8:
+    /// measured 4-8% faster N = 16 passes on SmolLM2), 8 for the others, which re-read
+    /// their bytes per column and would only spill. 4 elsewhere (16 registers).
+    private static func maximumTile<U: IntegerUnit>(_: U.Type) -> Int {
+        byteDotHasWideRegisters ? (U.holdsWeights ? 16 : 8) : 4
+    }
 
     /// `run` for one unit type: a function of its own per type, which calls one
     /// specialization of `tile` per width (a type, so that the width is a constant in each:
     /// as an argument the optimizer left one outlined copy that tests it per block and column).
     private func run<U: IntegerUnit>(_: U.Type, groups: Range<Int>) {
+        let widest = Self.maximumTile(U.self)
         for g in groups {
             var n = 0
             while n < x.columns {
-                let width = x.columns - n >= Self.maximumTile ? Self.maximumTile : min(x.columns - n, 4)
+                let left = x.columns - n
+                let width = left >= widest ? widest : left >= 8 && widest >= 8 ? 8 : min(left, 4)
                 switch width {
                 case 1: tile(U.self, Width1.self, group: g, column: n)
                 case 2: tile(U.self, Width2.self, group: g, column: n)
                 case 3: tile(U.self, Width3.self, group: g, column: n)
                 case 4: tile(U.self, Width4.self, group: g, column: n)
-                default: tile(U.self, Width8.self, group: g, column: n)
+                case 8: tile(U.self, Width8.self, group: g, column: n)
+                default: tile(U.self, Width16.self, group: g, column: n)
                 }
                 n += width
             }
@@ -66,6 +73,8 @@ struct IntegerMatmulJob {
     private func tile<U: IntegerUnit, W: TileWidth>(_: U.Type, _: W.Type, group g: Int, column n: Int) {
         let width = W.columns
         var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+                   SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+                   SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
                    SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         let blocks = x.blocks, columns = x.columns
         let units = UnsafeRawPointer(w.interleaved!) + g * blocks * U.bytes
@@ -80,6 +89,12 @@ struct IntegerMatmulJob {
                 unit.column(x, i &+ 4, &acc.4); unit.column(x, i &+ 5, &acc.5)
                 unit.column(x, i &+ 6, &acc.6); unit.column(x, i &+ 7, &acc.7)
             }
+            if width > 8 {
+                unit.column(x, i &+ 8, &acc.8); unit.column(x, i &+ 9, &acc.9)
+                unit.column(x, i &+ 10, &acc.10); unit.column(x, i &+ 11, &acc.11)
+                unit.column(x, i &+ 12, &acc.12); unit.column(x, i &+ 13, &acc.13)
+                unit.column(x, i &+ 14, &acc.14); unit.column(x, i &+ 15, &acc.15)
+            }
         }
         store(acc.0, group: g, column: n)
         if width > 1 { store(acc.1, group: g, column: n &+ 1) }
@@ -88,6 +103,12 @@ struct IntegerMatmulJob {
         if width > 4 {
             store(acc.4, group: g, column: n &+ 4); store(acc.5, group: g, column: n &+ 5)
             store(acc.6, group: g, column: n &+ 6); store(acc.7, group: g, column: n &+ 7)
+        }
+        if width > 8 {
+            store(acc.8, group: g, column: n &+ 8); store(acc.9, group: g, column: n &+ 9)
+            store(acc.10, group: g, column: n &+ 10); store(acc.11, group: g, column: n &+ 11)
+            store(acc.12, group: g, column: n &+ 12); store(acc.13, group: g, column: n &+ 13)
+            store(acc.14, group: g, column: n &+ 14); store(acc.15, group: g, column: n &+ 15)
         }
     }
 
@@ -102,19 +123,23 @@ struct IntegerMatmulJob {
     }
 }
 
-/// Columns of a tile: 1, 2, 3, 4 or 8.
+/// Columns of a tile: 1, 2, 3, 4, 8 or 16.
 private protocol TileWidth { static var columns: Int { get } }
 private enum Width1: TileWidth { static var columns: Int { 1 } }
 private enum Width2: TileWidth { static var columns: Int { 2 } }
 private enum Width3: TileWidth { static var columns: Int { 3 } }
 private enum Width4: TileWidth { static var columns: Int { 4 } }
 private enum Width8: TileWidth { static var columns: Int { 8 } }
+private enum Width16: TileWidth { static var columns: Int { 16 } }
 
 /// A 16-row x 32-element unit of interleaved weights (`InterleavedBlocks`), read once and
 /// applied to a tile's columns.
 private protocol IntegerUnit {
     /// Bytes of one unit.
     static var bytes: Int { get }
+    /// Whether `init` loads (and unpacks) the unit's weights into registers that every
+    /// column of the tile then uses, rather than each column reading them again.
+    static var holdsWeights: Bool { get }
     init(_ unit: UnsafeRawPointer)
     /// Adds activation block `i` (a column's block: `QuantizedActivations`) into `a`.
     func column(_ x: QuantizedActivations, _ i: Int, _ a: inout SIMD16<Float>)
@@ -159,6 +184,7 @@ private struct NibblePlanes {
 /// One Q4_1 unit: nibbles, then f16 scales and minimums.
 private struct Q4_1Unit: IntegerUnit {
     static var bytes: Int { 320 }
+    static var holdsWeights: Bool { true }
     let nibbles: NibblePlanes
     let d, m: SIMD16<Float>
 
@@ -181,6 +207,7 @@ private struct Q4_1Unit: IntegerUnit {
 /// negated minimums `-(dmin * m)`.
 private struct Q4_KUnit: IntegerUnit {
     static var bytes: Int { 384 }
+    static var holdsWeights: Bool { true }
     let nibbles: NibblePlanes
     let d, negatedMinimum: SIMD16<Float>
 
@@ -202,6 +229,7 @@ private struct Q4_KUnit: IntegerUnit {
 /// One Q8_0 unit (16 rows x 32 weights, offset by 128), applied to columns.
 private struct Q8_0Unit: IntegerUnit {
     static var bytes: Int { 544 }
+    static var holdsWeights: Bool { true }
     /// The weight bytes of elements `4j ..< 4j + 4` of the 16 rows, `j` = 0...7: read once
     /// for all the tile's columns.
     let c0, c1, c2, c3, c4, c5, c6, c7: SIMD64<UInt8>
@@ -281,6 +309,7 @@ private struct Q8_0Unit: IntegerUnit {
 /// Value = d * (u - 16), so `S = Σ u q - 16 Σ q`, and `-16 Σ q` is Q8_0's `-128 Σ q` / 8.
 private struct Q5_0Unit: IntegerUnit {
     static var bytes: Int { 544 }
+    static var holdsWeights: Bool { false }
     let unit: UnsafeRawPointer
     let d: SIMD16<Float>
 
@@ -305,6 +334,7 @@ private struct Q5_0Unit: IntegerUnit {
 /// `S_h = Σ_half u q - 32 Σ_half q`, `acc = fma(Float(S_h) * scale_h, s_b, acc)`.
 private struct Q6_KUnit: IntegerUnit {
     static var bytes: Int { 640 }
+    static var holdsWeights: Bool { false }
     let unit: UnsafeRawPointer
     let d0, d1: SIMD16<Float>
 

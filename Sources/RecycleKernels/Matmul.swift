@@ -12,14 +12,16 @@
 /// Machine code of the integer matmul, and the Swift that produces it. The code is in
 /// `objdump -d .build/release/RecycleKernels.build/Matmul.swift.o` (the optimizer emits
 /// `IntegerMatmulJob`'s specializations in this file, its caller): one function per weight
-/// type and tile width (`tile<U, W>`), with no calls and, at width 8 on AVX-512, no vector
-/// spills; the tile's columns are addressed as constant offsets from one index register.
+/// type and tile width (`tile<U, W>`), with no calls; on AVX-512 the widest tiles (16
+/// columns for Q4_1, Q4_K and Q8_0, 8 for Q5_0) have no vector spills, while Q6_K's
+/// 8-column tile spills some (27 zmm moves to and from the stack); the
+/// tile's columns are addressed as constant offsets from one index register.
 /// - AVX-512 VNNI build: per 16 rows x 4 elements x column, one `vpdpbusd zmm, zmm,
 ///   dword [mem]{1to16}`: `byteDot` (a `Builtin` intrinsic, RecycleIntrinsics) with the
 ///   column's four bytes as `SIMD16<Int32>(repeating: load(Int32))`, which LLVM folds into
 ///   the embedded broadcast. Per unit and column: 8 for an 8-bit block, 16 for a 15-bit one
-///   (the low bytes' 8 behind a `cmpb`/`jne` on the block's `fine` flag); the Width8 Q4_1
-///   tile holds 128. No Swift SIMD pattern we tried (widen u8/i8 to Int32 or
+///   (the low bytes' 8 behind a `cmpb`/`jne` on the block's `fine` flag); the Width16 Q4_1
+///   tile holds 256. No Swift SIMD pattern we tried (widen u8/i8 to Int32 or
 ///   Int16, multiply, add neighbours) gave `vpdpbusd` or `vpmaddubsw`: LLVM emits `vpmulld`
 ///   and shuffles. Widening to Int16 and adding even and odd products does give `vpmaddwd`.
 /// - AVX2 build (`RECYCLE_TARGET_CPU=haswell`): the same `byteDot` becomes `vpmaddubsw` +

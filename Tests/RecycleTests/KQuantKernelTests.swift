@@ -98,7 +98,8 @@ final class KQuantKernelTests: XCTestCase {
     }
 
     /// Each column of a pool computed alone equals, bitwise, the same column at every
-    /// position of batches of 1...9 columns, with 1 and 3 threads (37 rows: a short group).
+    /// position of batches of 1...9, 16 and 17 columns (every tile width, and a 16-column
+    /// tile next to a 1-column one), with 1 and 3 threads (37 rows: a short group).
     func testMatmulIsBatchInvariant() {
         for dtype in Self.types {
             let rows = 37, cols = 768, pooled = 17
@@ -117,7 +118,7 @@ final class KQuantKernelTests: XCTestCase {
             }
             for threads in [1, 3] {
                 let pool = WorkerPool(threads: threads)
-                for n in 1...9 {
+                for n in Array(1...9) + [16, 17] {
                     for first in 0...(pooled - n) {
                         var y = [Float](repeating: .nan, count: n * rows)
                         x.withUnsafeBufferPointer { x in
