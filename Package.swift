@@ -57,7 +57,8 @@ let package = Package(
         .library(name: "Recycle", targets: ["RecycleModel", "RecycleDecoding", "RecycleTools"]),
     ],
     targets: [
-        // The x86 8-bit dot-product instructions, named through `Builtin` (hence -parse-stdlib).
+        // The x86 8-bit dot-product instructions and the prefetch hint, named through
+        // `Builtin` (hence -parse-stdlib).
         .target(
             name: "RecycleIntrinsics",
             swiftSettings: fast + [.unsafeFlags(["-parse-stdlib"])]
@@ -81,7 +82,7 @@ let package = Package(
             swiftSettings: fast),
         // Benchmarks of the kernels, the forward pass and decoding (see Benchmarks/RESULTS.md).
         .executableTarget(
-            name: "recycle-bench", dependencies: ["RecycleDecoding", "RecycleTools", "RecycleArguments"],
+            name: "recycle-bench", dependencies: ["RecycleDecoding", "RecycleTools", "RecycleArguments", "RecycleIntrinsics"],
             path: "Benchmarks/recycle-bench", swiftSettings: fast),
         .testTarget(
             name: "RecycleTests",

@@ -1,9 +1,10 @@
 // This module is compiled with `-parse-stdlib` (Package.swift) for one reason: it can name
-// LLVM's x86 intrinsics as `Builtin.int_*`, which is how Swift code reaches instructions
-// that the optimizer does not form from plain code. The only one that matters is the
-// 8-bit dot product (`vpdpbusd` with AVX-512 VNNI; `vpmaddubsw` + `vpmaddwd` with AVX2 or
-// AVX-512BW): LLVM turns no Swift SIMD pattern we tried (widen, multiply, add four
-// neighbours) into either; it emits `vpmulld` and shuffles, slower than f32 FMAs.
+// LLVM's intrinsics as `Builtin.int_*`, which is how Swift code reaches instructions that
+// the optimizer does not form from plain code. Two matter: the prefetch hint
+// (Prefetch.swift), and here the 8-bit dot product (`vpdpbusd` with AVX-512 VNNI;
+// `vpmaddubsw` + `vpmaddwd` with AVX2 or AVX-512BW): LLVM turns no Swift SIMD pattern we
+// tried (widen, multiply, add four neighbours) into either; it emits `vpmulld` and
+// shuffles, slower than f32 FMAs.
 //
 // Which instructions exist is decided when the package is built (Package.swift reads the
 // build CPU's flags, or the table for RECYCLE_TARGET_CPU, and defines RECYCLE_X86_VNNI,
