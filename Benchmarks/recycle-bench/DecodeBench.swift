@@ -58,7 +58,7 @@ struct DecodeBench {
         let generator = try Generator(model: model, contextLength: max(prompt.count + maxTokens, prefill), threads: threads)
         let memory = MemoryRead(megabytes: megabytes)
         let pool = WorkerPool(threads: threads)
-        _ = memory.pass(pool: pool)  // warm-up
+        warmUp { _ = memory.pass(pool: pool) }  // page tables, the pool's threads, the cores' clocks
         var decode: [Double] = [], prefillRates: [Double] = [], bandwidth: [Double] = [], generated = 0
         do {
             for _ in 0..<runs {

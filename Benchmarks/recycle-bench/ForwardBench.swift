@@ -60,12 +60,17 @@ struct ForwardBench {
             for n in [1] + batches.filter({ $0 != 1 }) {
                 let batch = Array(tokens[context..<(context + n)])
                 var samples: [Double] = [], cpu: [Double] = []
-                for run in 0...runs {  // run 0 warms up and is not counted
+                try warmUp {
+                    _ = try transformer.forward(batch, logits: .all)
+                    transformer.cache.truncate(to: context)
+                }
+                for _ in 0..<runs {
                     let cpu0 = processCPUSeconds()
                     let t = try seconds { _ = try transformer.forward(batch, logits: .all) }
                     let c = processCPUSeconds() - cpu0
                     transformer.cache.truncate(to: context)
-                    if run > 0 { samples.append(t * 1000); cpu.append(c * 1000) }
+                    samples.append(t * 1000)
+                    cpu.append(c * 1000)
                 }
                 let s = Stats(samples), c = Stats(cpu)
                 medians[n] = s.median

@@ -24,7 +24,7 @@ struct MemReadBench {
     func run() {
         let buffer = MemoryRead(megabytes: megabytes)
         let pool = WorkerPool(threads: threads)
-        _ = buffer.pass(pool: pool)  // warm-up: page tables, the pool's threads
+        warmUp { _ = buffer.pass(pool: pool) }  // page tables, the pool's threads, the cores' clocks
         let rates = Stats((0..<runs).map { _ in buffer.gigabytesPerSecond(buffer.pass(pool: pool)) })
         let machine = Machine(threads: threads)
         if json { printJSON(Report(machine: machine, megabytes: megabytes, gb_per_second: rates)); return }

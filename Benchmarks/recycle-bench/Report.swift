@@ -24,6 +24,16 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }
 
+/// Runs `body` again and again for at least `duration` seconds (at least once), before a
+/// measurement. One warm-up run is not enough: after even a second of idling, a core of the
+/// Sapphire Rapids VM ran a 1-thread SmolLM2 pass in 8-10 ms and took about 0.2 s of steady
+/// work to reach its 4 ms (the host lowers the idle core's clock), so a single warm-up left
+/// the first N's runs, the denominator of every cost ratio, twice too slow.
+func warmUp(for duration: Double = 0.5, _ body: () throws -> Void) rethrows {
+    let start = ContinuousClock.now
+    repeat { try body() } while start.duration(to: .now) < .seconds(duration)
+}
+
 /// CPU time this process has used, all threads together. On a shared machine it moves
 /// much less than wall time when other work competes for the cores, so single-thread
 /// comparisons quote it next to wall time.
