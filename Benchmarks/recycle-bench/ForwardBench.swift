@@ -1,5 +1,6 @@
 import RecycleArguments
 import RecycleDecoding
+import RecycleKernels
 import RecycleModel
 import RecycleTools
 
@@ -9,7 +10,7 @@ import RecycleTools
 struct ForwardBench {
     static let options: [Arguments.Option] = [
         Options.model, Options.threads, Options.runs, Options.json, .init(names: ["--n"], kind: .value), .init(names: ["--context"], kind: .value),
-        .init(names: ["--svg"], kind: .value),
+        .init(names: ["--svg"], kind: .value), .init(names: ["--cold"], kind: .flag),
     ]
 
     struct Result: Encodable {
@@ -25,6 +26,7 @@ struct ForwardBench {
         let machine: Machine
         let threads: Int
         let context: Int
+        let cold: Bool
         let logits: String
         let results: [Result]
     }
@@ -32,6 +34,12 @@ struct ForwardBench {
     let path: String, threads: Int, runs: Int, batches: [Int], context: Int, json: Bool
     /// Where to draw the curve as an SVG chart, if anywhere.
     let svgPath: String?
+    /// With `--cold`, a 512 MB streaming read before each timed pass evicts the weights from
+    /// every cache, so that each pass reads them from memory: the case of a model larger than
+    /// the last-level cache (every model on small machines, the larger ones everywhere).
+    /// Without it, a model that fits is read from there after the first pass: SmolLM2's 98 MB
+    /// in the 260 MB L3 of the Sapphire Rapids VM, where cost(1) was then bound by L3's rate.
+    let cold: Bool
 
     init(_ o: Options) throws {
         path = try o.modelPath()
@@ -41,6 +49,7 @@ struct ForwardBench {
         context = try o.int("--context", default: 512, in: 0...1 << 20)
         json = o.has("--json")
         svgPath = o.string("--svg")
+        cold = o.has("--cold")
     }
 
     func run() throws {
@@ -52,6 +61,7 @@ struct ForwardBench {
         }
         let transformer = Transformer(weights: model.weights, contextLength: capacity, threads: threads)
         let tokens = syntheticTokens(model, count: capacity)
+        let eviction = cold ? MemoryRead(megabytes: 512) : nil, pool = WorkerPool(threads: threads)
         do {
             if context > 0 { _ = try transformer.forward(Array(tokens[0..<context])) }
             var medians: [Int: Double] = [:], cpuMedians: [Int: Double] = [:]
@@ -65,6 +75,7 @@ struct ForwardBench {
                     transformer.cache.truncate(to: context)
                 }
                 for _ in 0..<runs {
+                    if let eviction { _ = eviction.pass(pool: pool) }
                     let cpu0 = processCPUSeconds()
                     let t = try seconds { _ = try transformer.forward(batch, logits: .all) }
                     let c = processCPUSeconds() - cpu0
@@ -108,11 +119,12 @@ struct ForwardBench {
     func report(_ results: [Result]) {
         let machine = Machine(threads: threads)
         if json {
-            printJSON(Report(machine: machine, threads: threads, context: context, logits: "all", results: results))
+            printJSON(Report(machine: machine, threads: threads, context: context, cold: cold, logits: "all", results: results))
             return
         }
         print(machine.markdown)
-        print("Forward pass of N tokens on a \(context)-token cache, logits for all N; ms median (min–max) of \(runs) runs\n")
+        print("Forward pass of N tokens on a \(context)-token cache, logits for all N"
+              + (cold ? ", weights evicted from the caches before each pass" : "") + "; ms median (min–max) of \(runs) runs\n")
         printTable(["N", "ms", "ratio to N=1", "ms per token", "CPU ms", "CPU ratio to N=1"], results.map {
             ["\($0.n)", "\(format($0.ms_median, 1)) (\(format($0.ms_min, 1))–\(format($0.ms_max, 1)))",
              format($0.ratio_to_n1), format($0.ms_median / Double($0.n)), format($0.cpu_ms_median, 1), format($0.cpu_ratio_to_n1)]

@@ -9,13 +9,16 @@ let usage = """
     Usage:
       recycle-bench kernels [--n LIST] [--shapes smollm2|gemma3] [-t T] [--runs R] [--json]
           GOP/s of the batched matmul for every model matrix shape and batch size N.
-      recycle-bench forward [-m MODEL] [--n LIST] [--context C] [-t T] [--runs R] [--svg FILE] [--json]
+      recycle-bench forward [-m MODEL] [--n LIST] [--context C] [-t T] [--runs R] [--cold] [--svg FILE] [--json]
           ms per forward pass of N tokens on top of a C-token cache, and the ratio to N = 1;
-          --svg FILE also draws that ratio as a chart.
+          --cold evicts the weights from the caches before each pass (a 512 MB read), as for a
+          model larger than the last-level cache; --svg FILE also draws that ratio as a chart.
       recycle-bench decode [-m MODEL] [-t T] [-n N] [--prefill P] [--mb SIZE] [--runs R] [--json]
           greedy decode tokens/s (N tokens after a chat prompt) and prefill tokens/s (P tokens);
           weight bytes read per token, the GB/s that makes while decoding, and the memread
-          bandwidth (SIZE MB, default 512) measured after each decode, with their ratio.
+          bandwidth (SIZE MB, default 512) measured after each decode, with their ratio; also
+          the read of a buffer the weights' size once it has settled in the caches (the
+          ceiling where the last-level cache holds the model), with that ratio.
       recycle-bench memread [--mb SIZE] [-t T] [--runs R] [--json]
           streaming read bandwidth in GB/s: xor of a SIZE MB buffer (default 512, well above
           the L3 cache) in 64-byte vectors, split over T threads.
