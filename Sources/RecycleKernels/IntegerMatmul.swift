@@ -67,7 +67,11 @@ struct IntegerMatmulJob {
                 case 3: tile(U.self, Width3.self, group: g, column: n)
                 case 4: tile(U.self, Width4.self, group: g, column: n)
                 case 8: tile(U.self, Width8.self, group: g, column: n)
-                default: tile(U.self, Width16.self, group: g, column: n)
+                default:
+                    // `widest` is a constant per unit type and build, so units whose widest
+                    // tile is 8 or 4 get no 16-column tile compiled (Q6_K's would spill).
+                    guard widest == 16 else { preconditionFailure("a tile wider than \(widest) columns") }
+                    tile(U.self, Width16.self, group: g, column: n)
                 }
                 n += width
             }
