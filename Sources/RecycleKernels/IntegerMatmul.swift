@@ -48,7 +48,7 @@ struct IntegerMatmulJob {
     /// so this runs ahead of the one stream a thread reads. Without it the loads waited on
     /// memory: on the 2-vCPU Sapphire Rapids VM, decode at 1 thread read its weights at about
     /// half of `recycle-bench memread`'s rate, and the prefetch made N = 1, 8 and 16 passes
-    /// 25-35% faster (2 kB and 8 kB were measured too; see RESULTS.md).
+    /// 25-35% faster (2, 8 and 16 kB were measured too: no better; RESULTS.md, Part 12).
     private static var prefetchDistance: Int { 4096 }
 
     /// `run` for one unit type: a function of its own per type, which calls one
