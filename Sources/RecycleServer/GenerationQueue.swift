@@ -6,9 +6,11 @@ import Synchronization
 
 /// One request's generation, from the connection that asked to the worker that runs it.
 ///
-/// Invariant for `@unchecked Sendable`: the connection thread fills it in and submits it,
-/// then touches it only after `done` is signalled; the worker reads it and writes `outcome`
-/// in between. The semaphore orders the two.
+/// Invariant for `@unchecked Sendable`: the connection thread fills it in, submits it,
+/// signals `handedOver` once it has stopped writing to the client, and touches the job
+/// again only after `done` is signalled; the worker waits for `handedOver` before it runs
+/// the job (whose closures write to the client), reads it, writes `outcome`, and signals
+/// `done`. The two semaphores order the two threads.
 final class GenerationJob: @unchecked Sendable {
     let prompt: [Int32]
     let maxTokens: Int
@@ -19,6 +21,11 @@ final class GenerationJob: @unchecked Sendable {
     let onText: (String) -> Bool
     /// Asked between steps: true when the client has gone away.
     let isCancelled: () -> Bool
+    /// Signalled by the connection thread when the worker may use the connection: after a
+    /// streamed response's head. Without it, a job that found the queue empty could start at
+    /// once, and its first token once went out before that head (the client read "c8", a
+    /// chunk's size, where it expected a status line).
+    let handedOver = DispatchSemaphore(value: 0)
     let done = DispatchSemaphore(value: 0)
     var outcome: Result<Outcome, APIError> = .failure(APIError(500, "the generation did not run"))
 
@@ -93,6 +100,7 @@ final class GenerationQueue: @unchecked Sendable {
                 continue
             }
             guard let job = waiting.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { continue }
+            job.handedOver.wait()
             run(job, shouldStop: shouldStop)
             job.done.signal()
         }

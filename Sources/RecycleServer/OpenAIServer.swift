@@ -151,10 +151,12 @@ public final class OpenAIServer: Sendable {
             isCancelled: { exchange.clientGone })
         guard queue.submit(job) else { return exchange.respond(APIError.busy.response) }
         if asked.stream {
-            // The head goes out once the job is queued; every token follows as its own event.
+            // The head goes out once the job is queued (a full queue is a 503, not a stream);
+            // every token follows as its own event, written by the worker once handed over.
             exchange.beginEvents()
             if chat { exchange.event(chunk("", finish: nil, role: true)) }
         }
+        job.handedOver.signal()
         job.done.wait()
         switch job.outcome {
         case let .failure(error):
