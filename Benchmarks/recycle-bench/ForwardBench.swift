@@ -61,7 +61,8 @@ struct ForwardBench {
         }
         let transformer = Transformer(weights: model.weights, contextLength: capacity, threads: threads)
         let tokens = syntheticTokens(model, count: capacity)
-        let eviction = cold ? MemoryRead(megabytes: 512) : nil, pool = WorkerPool(threads: threads)
+        // The buffer that evicts the weights, and the threads that read it (only with --cold).
+        let eviction = cold ? (buffer: MemoryRead(megabytes: 512), pool: WorkerPool(threads: threads)) : nil
         do {
             if context > 0 { _ = try transformer.forward(Array(tokens[0..<context])) }
             var medians: [Int: Double] = [:], cpuMedians: [Int: Double] = [:]
@@ -75,7 +76,7 @@ struct ForwardBench {
                     transformer.cache.truncate(to: context)
                 }
                 for _ in 0..<runs {
-                    if let eviction { _ = eviction.pass(pool: pool) }
+                    if let eviction { _ = eviction.buffer.pass(pool: eviction.pool) }
                     let cpu0 = processCPUSeconds()
                     let t = try seconds { _ = try transformer.forward(batch, logits: .all) }
                     let c = processCPUSeconds() - cpu0
